@@ -1,0 +1,202 @@
+/* adder-gen: the addition dataset as token records, and scoring of model
+ * completions against it. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "adder.h"
+#include "cli.h"
+#include "tokstream.h"
+
+static const char usage[] =
+	"usage: adder-gen [-fq] [--digits n] [-s seed] [--problems n] [--test n]\n"
+	"                 [--split train | test] [--prompts] [-o file]\n"
+	"       adder-gen --score [--digits n] [-s seed] [--problems n] [--test n]\n"
+	"                 [--show n] [file]\n";
+
+static const char options[] =
+	"\n"
+	"  --digits n        digits of each operand, 1-9 (default 2)\n"
+	"  -s, --seed n      seed of the problem order (default 1337)\n"
+	"  --problems n      problems used, test and train (default all, at most 1000000)\n"
+	"  --test n          problems in the test split (default min(20%, 500))\n"
+	"  --split name      which split to write: train or test (default train)\n"
+	"  --prompts         write only the question of each problem (test split)\n"
+	"  -o, --output file write to file (atomically) instead of stdout\n"
+	"  -f, --force       write binary data to a terminal\n"
+	"  -q, --quiet       no summary on stderr\n"
+	"  --score           read completions (file or stdin) and print exact-match accuracy\n"
+	"  --show n          mistakes to print when scoring (default 5)\n"
+	"  -h, --help        print this help\n"
+	"  -V, --version     print the version\n";
+
+enum { OPT_DIGITS = 256, OPT_PROBLEMS, OPT_TEST, OPT_SPLIT, OPT_PROMPTS, OPT_SCORE, OPT_SHOW };
+
+static const struct option longopts[] = {
+	{ "digits", required_argument, NULL, OPT_DIGITS },
+	{ "seed", required_argument, NULL, 's' },
+	{ "problems", required_argument, NULL, OPT_PROBLEMS },
+	{ "test", required_argument, NULL, OPT_TEST },
+	{ "split", required_argument, NULL, OPT_SPLIT },
+	{ "prompts", no_argument, NULL, OPT_PROMPTS },
+	{ "output", required_argument, NULL, 'o' },
+	{ "force", no_argument, NULL, 'f' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "score", no_argument, NULL, OPT_SCORE },
+	{ "show", required_argument, NULL, OPT_SHOW },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void digits_tokenizer(mg_tokenizer *tk)
+{
+	static const uint32_t cps[10] = { '0', '1', '2', '3', '4', '5', '6', '7', '8', '9' };
+	mg_err e;
+
+	if (mg_tokenizer_init_chars(tk, cps, 10, &e))
+		cli_die(NULL, "%s", e.msg);
+}
+
+static void generate(const mg_adder *a, int test_split, int prompts, const char *out_path, int force, int quiet)
+{
+	uint32_t len = prompts ? mg_adder_prompt_len(a) : mg_adder_len(a);
+	uint32_t tok[3 * MG_ADDER_DIGITS_MAX + 1];
+	uint8_t mask[3 * MG_ADDER_DIGITS_MAX + 1];
+	uint64_t lo = test_split ? 0 : a->test, hi = test_split ? a->test : a->problems;
+	mg_tokhdr h = mg_tokhdr_make(10, MG_LAYOUT_EXAMPLES, !prompts, len);
+	mg_tokenizer tk;
+	mg_tokw *w;
+	cli_out o;
+	mg_err e;
+
+	digits_tokenizer(&tk);
+	cli_out_open(&o, out_path, 1, force);
+	if (mg_tokw_open(&w, o.f, &h, &tk, 6, &e))
+		cli_die_err(o.name, &e);
+	for (uint64_t i = lo; i < hi; i++) {
+		mg_adder_tokens(a, mg_adder_problem(a, i), tok, mask);
+		if (mg_tokw_record(w, &e) || mg_tokw_put(w, tok, mask, len, &e)) {
+			mg_tokw_free(w);
+			cli_die_err(o.name, &e);
+		}
+	}
+	if (mg_tokw_close(w, &e))
+		cli_die_err(o.name, &e);
+	cli_out_commit(&o);
+	mg_tokenizer_free(&tk);
+	if (!quiet)
+		fprintf(stderr, "%s: wrote %llu %s %s of %u-digit addition (%llu problems: %llu test, %llu train)\n",
+			cli_prog(), (unsigned long long)(hi - lo), test_split ? "test" : "train",
+			prompts ? "prompts" : "problems", a->digits, (unsigned long long)a->problems,
+			(unsigned long long)a->test, (unsigned long long)(a->problems - a->test));
+}
+
+/* Reads the digits of a reversed answer; returns 0 when a token is not a
+ * digit or the answer is short. */
+static int answer_value(const uint32_t *t, uint64_t n, uint32_t want, uint64_t *v)
+{
+	*v = 0;
+	if (n < want)
+		return 0;
+	for (uint32_t i = want; i-- > 0;) {
+		if (t[i] > 9)
+			return 0;
+		*v = *v * 10 + t[i];
+	}
+	return 1;
+}
+
+static void score(const mg_adder *a, const char *in_path, uint64_t show)
+{
+	uint32_t n = a->digits, pl = mg_adder_prompt_len(a), al = n + 1;
+	uint32_t want[3 * MG_ADDER_DIGITS_MAX + 1];
+	uint64_t right = 0, shown = 0;
+	const char *name;
+	mg_tokdata d;
+	mg_err e;
+	FILE *f = cli_open_in(in_path, &name);
+
+	if (mg_tokdata_read(f, &d, &e))
+		cli_die_err(name, &e);
+	cli_close_in(f, name);
+	if (d.h.layout != MG_LAYOUT_EXAMPLES)
+		cli_die(name, "completions must be records (layout examples), not %s", mg_layout_name(d.h.layout));
+	if (d.n_records != a->test)
+		cli_die(name, "%llu completions for %llu test problems", (unsigned long long)d.n_records,
+			(unsigned long long)a->test);
+	for (uint64_t r = 0; r < d.n_records; r++) {
+		const uint32_t *t = d.ids + d.start[r];
+		uint64_t len = d.start[r + 1] - d.start[r], x, y, got;
+		uint64_t p = mg_adder_problem(a, r);
+		int ok;
+
+		mg_adder_tokens(a, p, want, NULL);
+		if (len < pl || memcmp(t, want, pl * sizeof *t))
+			cli_die(name, "completion %llu does not start with the prompt of test problem %llu "
+				      "(generated with other options?)", (unsigned long long)r, (unsigned long long)r);
+		ok = len >= pl + al && !memcmp(t + pl, want + pl, al * sizeof *t);
+		if (ok) {
+			right++;
+			continue;
+		}
+		if (shown++ >= show)
+			continue;
+		mg_adder_operands(a, p, &x, &y);
+		if (answer_value(t + pl, len - pl, al, &got))
+			printf("wrong: %llu + %llu = %llu, got %llu\n", (unsigned long long)x, (unsigned long long)y,
+			       (unsigned long long)(x + y), (unsigned long long)got);
+		else
+			printf("wrong: %llu + %llu = %llu, got no %u-digit answer\n", (unsigned long long)x,
+			       (unsigned long long)y, (unsigned long long)(x + y), al);
+	}
+	printf("exact match: %llu/%llu = %.2f%%\n", (unsigned long long)right, (unsigned long long)d.n_records,
+	       d.n_records ? 100.0 * (double)right / (double)d.n_records : 0.0);
+	mg_tokdata_free(&d);
+	cli_close_stdout();
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t digits = 2, seed = 1337, problems = 0, test = UINT64_MAX, show = 5;
+	int split_test = -1, prompts = 0, scoring = 0, force = 0, quiet = 0, c;
+	const char *out = NULL;
+	static const char *const splits[] = { "train", "test", NULL };
+	mg_adder a;
+	mg_err e;
+
+	cli_init("adder-gen", usage);
+	while ((c = getopt_long(argc, argv, ":s:o:fqhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_DIGITS: digits = cli_parse_u64("--digits", optarg, 1, MG_ADDER_DIGITS_MAX); break;
+		case 's': seed = cli_parse_u64("--seed", optarg, 0, UINT64_MAX); break;
+		case OPT_PROBLEMS: problems = cli_parse_u64("--problems", optarg, 1, UINT64_MAX); break;
+		case OPT_TEST: test = cli_parse_u64("--test", optarg, 0, UINT64_MAX - 1); break;
+		case OPT_SPLIT: split_test = cli_parse_choice("--split", optarg, splits); break;
+		case OPT_PROMPTS: prompts = 1; break;
+		case 'o': out = optarg; break;
+		case 'f': force = 1; break;
+		case 'q': quiet = 1; break;
+		case OPT_SCORE: scoring = 1; break;
+		case OPT_SHOW: show = cli_parse_u64("--show", optarg, 0, UINT64_MAX); break;
+		case 'h': cli_help(options);
+		case 'V': cli_version();
+		default: cli_bad_option(c, argv);
+		}
+	}
+	if (split_test < 0) /* prompts are for evaluation: from the test split */
+		split_test = prompts;
+	if (scoring && (out || prompts))
+		cli_usage_error("--score takes no -o or --prompts");
+	if (!scoring && optind < argc)
+		cli_usage_error("unexpected operand '%s'", argv[optind]);
+	if (scoring && argc - optind > 1)
+		cli_usage_error("--score takes at most one file");
+	if (mg_adder_init(&a, (uint32_t)digits, problems, test, seed, &e))
+		cli_usage_error("%s", e.msg);
+	if (scoring)
+		score(&a, optind < argc ? argv[optind] : NULL, show);
+	else
+		generate(&a, split_test, prompts, out, force, quiet);
+	return CLI_EXIT_OK;
+}

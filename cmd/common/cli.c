@@ -1,0 +1,298 @@
+/* Command-line glue: the conventions every mygpt tool follows (see
+ * mygpt(7)): messages "prog: file: what", exit 0/1/2, atomic output. */
+#include "cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *prog = "mygpt";
+static const char *usage_text = "";
+
+/* Temporary outputs to remove if we die: a fixed table, so the signal
+ * handler touches nothing that malloc owns. */
+#define MAX_TMP 8
+static char *volatile tmp_paths[MAX_TMP];
+
+static void remove_tmps(void)
+{
+	for (int i = 0; i < MAX_TMP; i++)
+		if (tmp_paths[i])
+			unlink(tmp_paths[i]);
+}
+
+static void on_signal(int sig)
+{
+	remove_tmps();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+void cli_init(const char *p, const char *usage)
+{
+	struct sigaction sa;
+
+	prog = p;
+	usage_text = usage;
+	signal(SIGPIPE, SIG_DFL);
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+const char *cli_prog(void) { return prog; }
+
+static void vmsg(const char *file, const char *fmt, va_list ap)
+{
+	fflush(stdout);
+	if (file)
+		fprintf(stderr, "%s: %s: ", prog, file);
+	else
+		fprintf(stderr, "%s: ", prog);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void cli_die(const char *file, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(file, fmt, ap);
+	va_end(ap);
+	remove_tmps();
+	exit(CLI_EXIT_ERROR);
+}
+
+void cli_die_err(const char *file, const mg_err *e) { cli_die(file, "%s", e->msg); }
+
+void cli_warn(const char *file, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(file, fmt, ap);
+	va_end(ap);
+}
+
+void cli_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(NULL, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "Try '%s --help' for more information.\n", prog);
+	remove_tmps();
+	exit(CLI_EXIT_USAGE);
+}
+
+void cli_help(const char *options)
+{
+	printf("%s\n%s", usage_text, options);
+	cli_close_stdout();
+	exit(CLI_EXIT_OK);
+}
+
+void cli_bad_option(int c, char **argv)
+{
+	extern int optind, optopt;
+	const char *arg = argv[optind - 1];
+
+	if (c == ':')
+		cli_usage_error("option '%s' needs a value", arg);
+	if (optopt && arg[0] == '-' && arg[1] != '-')
+		cli_usage_error("unknown option '-%c'", optopt);
+	cli_usage_error("unknown option '%s'", arg);
+}
+
+void cli_version(void)
+{
+	printf("%s (mygpt) %s\n", prog, MYGPT_VERSION);
+	cli_close_stdout();
+	exit(CLI_EXIT_OK);
+}
+
+uint64_t cli_parse_u64(const char *opt, const char *arg, uint64_t min, uint64_t max)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	if (!*arg || *arg == '-' || *arg == '+' || *arg == ' ')
+		goto bad;
+	v = strtoull(arg, &end, 10);
+	if (errno || *end || v < min || v > max)
+		goto bad;
+	return v;
+bad:
+	cli_usage_error("invalid value '%s' for %s: expected an integer in %llu..%llu", arg, opt,
+			(unsigned long long)min, (unsigned long long)max);
+}
+
+double cli_parse_double(const char *opt, const char *arg, double min, double max)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (!*arg || errno || *end || !isfinite(v) || v < min || v > max)
+		cli_usage_error("invalid value '%s' for %s: expected a number in %g..%g", arg, opt, min, max);
+	return v;
+}
+
+int cli_parse_choice(const char *opt, const char *arg, const char *const *choices)
+{
+	char list[256] = "";
+
+	for (int i = 0; choices[i]; i++) {
+		if (!strcmp(arg, choices[i]))
+			return i;
+		snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", choices[i]);
+	}
+	cli_usage_error("invalid value '%s' for %s: expected one of %s", arg, opt, list);
+}
+
+FILE *cli_open_in(const char *path, const char **name)
+{
+	FILE *f;
+
+	if (!path || !strcmp(path, "-")) {
+		*name = "<stdin>";
+		return stdin;
+	}
+	*name = path;
+	f = fopen(path, "rb");
+	if (!f)
+		cli_die(path, "%s", strerror(errno));
+	return f;
+}
+
+void cli_close_in(FILE *f, const char *name)
+{
+	if (ferror(f))
+		cli_die(name, "read error");
+	if (f != stdin)
+		fclose(f);
+}
+
+static void tmp_register(char *path)
+{
+	for (int i = 0; i < MAX_TMP; i++)
+		if (!tmp_paths[i]) {
+			tmp_paths[i] = path;
+			return;
+		}
+}
+
+static void tmp_forget(const char *path)
+{
+	for (int i = 0; i < MAX_TMP; i++)
+		if (tmp_paths[i] == path)
+			tmp_paths[i] = NULL;
+}
+
+void cli_out_open(cli_out *o, const char *path, int binary, int force)
+{
+	memset(o, 0, sizeof *o);
+	if (!path || !strcmp(path, "-")) {
+		if (binary && !force && isatty(STDOUT_FILENO))
+			cli_usage_error("refusing to write binary data to a terminal (use -o FILE, a pipe, or -f)");
+		o->f = stdout;
+		o->name = "<stdout>";
+		return;
+	}
+	{
+		const char *slash = strrchr(path, '/');
+		size_t dlen = slash ? (size_t)(slash - path) + 1 : 0;
+		size_t n = strlen(path) + 16;
+		sigset_t all, old;
+		int fd;
+
+		o->final = strdup(path);
+		o->tmp = malloc(n);
+		if (!o->final || !o->tmp)
+			cli_die(path, "out of memory");
+		/* same folder, so rename is atomic: dir/.name.XXXXXX */
+		snprintf(o->tmp, n, "%.*s.%s.XXXXXX", (int)dlen, path, path + dlen);
+		sigfillset(&all);
+		sigprocmask(SIG_BLOCK, &all, &old);
+		fd = mkstemp(o->tmp);
+		if (fd >= 0)
+			tmp_register(o->tmp);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		if (fd < 0)
+			cli_die(path, "cannot create a temporary file beside it: %s", strerror(errno));
+		{
+			/* mkstemp makes 0600; give the file what open(2) would */
+			mode_t um = umask(0);
+			umask(um);
+			fchmod(fd, 0666 & ~um);
+		}
+		o->f = fdopen(fd, "wb");
+		if (!o->f)
+			cli_die(path, "%s", strerror(errno));
+		o->name = o->final;
+	}
+}
+
+void cli_out_commit(cli_out *o)
+{
+	if (!o->tmp) {
+		cli_close_stdout();
+		return;
+	}
+	if (fflush(o->f) || ferror(o->f))
+		cli_die(o->final, "write error: %s", strerror(errno));
+	if (fsync(fileno(o->f)) && errno != EINVAL)
+		cli_die(o->final, "fsync: %s", strerror(errno));
+	if (fclose(o->f)) {
+		o->f = NULL;
+		cli_die(o->final, "write error: %s", strerror(errno));
+	}
+	o->f = NULL;
+	if (rename(o->tmp, o->final))
+		cli_die(o->final, "cannot rename the temporary file into place: %s", strerror(errno));
+	tmp_forget(o->tmp);
+	free(o->tmp);
+	free(o->final);
+	o->tmp = o->final = NULL;
+}
+
+void cli_out_abort(cli_out *o)
+{
+	if (o->tmp) {
+		if (o->f)
+			fclose(o->f);
+		unlink(o->tmp);
+		tmp_forget(o->tmp);
+		free(o->tmp);
+		free(o->final);
+	}
+	memset(o, 0, sizeof *o);
+}
+
+void cli_close_stdout(void)
+{
+	int err = ferror(stdout);
+
+	if (fclose(stdout) || err) {
+		/* EPIPE with SIGPIPE at default never gets here */
+		fprintf(stderr, "%s: <stdout>: write error: %s\n", prog, errno ? strerror(errno) : "unknown");
+		remove_tmps();
+		exit(CLI_EXIT_ERROR);
+	}
+}
+
+int cli_stderr_tty(void) { return isatty(STDERR_FILENO); }

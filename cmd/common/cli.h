@@ -1,0 +1,72 @@
+/* Glue shared by the command-line tools (and only by them: it prints and
+ * exits, which the library never does). Messages, exit statuses, strict
+ * option parsing, input opening and atomic output. */
+#ifndef CLI_H
+#define CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "err.h"
+
+#define MYGPT_VERSION "0.1.0"
+
+enum { CLI_EXIT_OK = 0, CLI_EXIT_ERROR = 1, CLI_EXIT_USAGE = 2 };
+
+/* Sets the program name for messages, restores default SIGPIPE, and makes
+ * SIGINT/SIGTERM/SIGHUP remove unfinished output files before the process
+ * dies of the signal. */
+void cli_init(const char *prog, const char *usage);
+const char *cli_prog(void);
+
+/* "prog: file: message" on stderr, exit 1 (file may be NULL). */
+_Noreturn void cli_die(const char *file, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+_Noreturn void cli_die_err(const char *file, const mg_err *e);
+/* "prog: message" and a pointer to --help on stderr, exit 2. */
+_Noreturn void cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_warn(const char *file, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints the usage text given to cli_init (the man page SYNOPSIS) and the
+ * option list to stdout, exit 0. */
+_Noreturn void cli_help(const char *options);
+/* Reports what getopt_long stopped at (call with its return value, with an
+ * optstring that starts with ':'), exit 2. */
+_Noreturn void cli_bad_option(int c, char **argv);
+_Noreturn void cli_version(void);
+
+/* Strict numbers: the whole argument, in range, or a usage error naming the
+ * option. */
+uint64_t cli_parse_u64(const char *opt, const char *arg, uint64_t min, uint64_t max);
+double cli_parse_double(const char *opt, const char *arg, double min, double max);
+/* Index of arg in the NULL-terminated list, or a usage error. */
+int cli_parse_choice(const char *opt, const char *arg, const char *const *choices);
+
+/* The file operand or stdin ("-" or NULL). The name for messages is
+ * "<stdin>" for stdin. Dies when the file cannot be opened. */
+FILE *cli_open_in(const char *path, const char **name);
+/* Closes an input; dies on a read error. */
+void cli_close_in(FILE *f, const char *name);
+
+typedef struct cli_out {
+	FILE *f;
+	const char *name; /* for messages */
+	char *final, *tmp; /* NULL when writing stdout */
+} cli_out;
+
+/* stdout when path is NULL or "-", else a temporary file beside path that
+ * cli_out_commit renames into place. binary: refuse a terminal unless force
+ * (usage error). */
+void cli_out_open(cli_out *o, const char *path, int binary, int force);
+/* Flushes, fsyncs (files), closes and renames; dies on any error (removing
+ * the temporary file). For stdout, checks that everything reached it. */
+void cli_out_commit(cli_out *o);
+/* Removes the temporary file (error paths; cli_die does it too). */
+void cli_out_abort(cli_out *o);
+
+/* Closes stdout and dies if any write failed; call before exit 0 in tools
+ * that print to stdout without a cli_out. */
+void cli_close_stdout(void);
+
+/* Whether stderr is a terminal (progress bars only then). */
+int cli_stderr_tty(void);
+
+#endif

@@ -1,0 +1,22 @@
+# Shared setup for the bats tests: tools from ./bin, bats-assert, a scratch
+# folder per test. Load with: load helpers
+bats_load_library bats-support 2>/dev/null || load '/usr/lib/bats/bats-support/load'
+bats_load_library bats-assert 2>/dev/null || load '/usr/lib/bats/bats-assert/load'
+
+ROOT="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"
+export PATH="$ROOT/bin:$PATH"
+export LC_ALL=C.UTF-8
+MGREAD="/usr/bin/python3 $ROOT/tests/formats/mgread.py"
+
+setup() {
+	cd "$BATS_TEST_TMPDIR" || exit 1
+}
+
+# The SYNOPSIS of a man page, whitespace collapsed, as "usage: ..." lines
+# would read: for comparing with --help.
+man_synopsis() {
+	mandoc -Tutf8 "$ROOT/man/$1" | col -b | awk '/^SYNOPSIS/{s=1;next} /^[A-Z]/{s=0} s' | tr '\t\n' '  ' | tr -s ' ' | sed 's/^ //; s/ $//'
+}
+help_synopsis() {
+	"$@" --help | awk 'NR==1 || s {print} /^$/ {exit} {s=1}' | sed 's/^usage: //; s/^       //' | tr '\t\n' '  ' | tr -s ' ' | sed 's/^ //; s/ $//'
+}
