@@ -21,6 +21,7 @@ LIB_OBJ = $(LIB_SRC:%.c=build/%.o)
 CLI_OBJ = build/cmd/common/cli.o
 UNIT_SRC = $(wildcard tests/unit/*.c)
 UNITS = $(UNIT_SRC:tests/unit/%.c=build/tests/%)
+TEST_TOOLS = $(patsubst tests/tools/%.c,build/tests/tools/%,$(wildcard tests/tools/*.c))
 MAN = $(wildcard man/*.[157])
 
 all: deps-build $(BINS)
@@ -32,7 +33,7 @@ build/flags: FORCE
 	@echo '$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) $(LDLIBS)' | cmp -s - $@ || \
 	  echo '$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) $(LDLIBS)' > $@
 
-build/%.o: %.c build/flags
+build/%.o: %.c build/flags | deps-build
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c -o $@ $<
 
@@ -47,6 +48,9 @@ bin/%: build/cmd/%.o $(CLI_OBJ) build/libmygpt.a
 build/tests/%: build/tests/unit/%.o build/libmygpt.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< build/libmygpt.a $(LDLIBS)
 
+build/tests/tools/%: build/tests/tools/%.o build/libmygpt.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< build/libmygpt.a $(LDLIBS)
+
 # Debian packages the build and the tests need; installed when missing (as
 # root), or the exact apt-get command is printed.
 deps-build:
@@ -56,13 +60,19 @@ deps-check:
 deps:
 	@sh .ci/deps all
 
-check: all deps-check $(UNITS)
+check: all deps-check $(UNITS) $(TEST_TOOLS)
 	@set -e; for t in $(UNITS); do echo "unit $$t"; ./$$t; done
-	mandoc -Tlint -Wwarning $(MAN)
-	/usr/bin/python3 tests/formats/mgread.py --check formats/vectors
 	bats --filter-tags '!slow' tests
 
-check-slow: all deps-check $(UNITS)
+# The main job on bundled data (see README.md).
+demo: all
+	@mkdir -p build/demo
+	bin/adder-gen --digits 2 -o build/demo/train.tok
+	bin/adder-gen --digits 2 --split test -o build/demo/test.tok
+	bin/adder-gen --digits 2 --prompts -o build/demo/prompts.tok
+	bin/adder-gen --digits 2 --score build/demo/test.tok
+
+check-slow: all deps-check $(UNITS) $(TEST_TOOLS)
 	bats tests
 
 bench: all
@@ -77,7 +87,7 @@ clean:
 	rm -rf build bin
 
 FORCE:
-.PHONY: all check check-slow bench install clean deps deps-build deps-check FORCE
-.PRECIOUS: build/%.o build/tests/unit/%.o
+.PHONY: all demo check check-slow bench install clean deps deps-build deps-check FORCE
+.PRECIOUS: build/%.o build/tests/unit/%.o build/tests/tools/%.o
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -3,6 +3,8 @@
 bats_load_library bats-support 2>/dev/null || load '/usr/lib/bats/bats-support/load'
 bats_load_library bats-assert 2>/dev/null || load '/usr/lib/bats/bats-assert/load'
 
+bats_require_minimum_version 1.5.0
+
 ROOT="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"
 export PATH="$ROOT/bin:$PATH"
 export LC_ALL=C.UTF-8
