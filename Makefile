@@ -10,17 +10,45 @@ DESTDIR ?=
 CC ?= cc
 OPT ?= -O2 -march=native
 CFLAGS ?= $(OPT) -g
+# OpenMP runs the CPU kernels' loops (lib/threads.h); kept when CFLAGS is set
+override CFLAGS += -fopenmp
 WARN = -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 CPPFLAGS += -Ilib -Icmd/common -MMD -MP
-LDLIBS += -lz -lm
+LDLIBS += -lopenblas -lz -lm
 
-TOOLS = adder-gen
+# CUDA: the GPU backend in cuda/ is built when nvcc is found (on PATH or in
+# $(CUDA_HOME)/bin); CUDA=0 skips it, CUDA=1 makes a missing nvcc an error.
+CUDA_HOME ?= /usr/local/cuda
+NVCC ?= $(shell command -v nvcc 2>/dev/null || { test -x $(CUDA_HOME)/bin/nvcc && echo $(CUDA_HOME)/bin/nvcc; })
+NVCCFLAGS ?= -O2 -std=c++17 -arch=sm_80
+CUDA_SRC = $(wildcard cuda/*.cu)
+ifeq ($(origin CUDA),undefined)
+CUDA = $(if $(NVCC),1,0)
+ifeq ($(NVCC),)
+$(info cuda: nvcc not found: building the CPU backend only (CUDA=1 to require it))
+endif
+endif
+ifeq ($(CUDA),1)
+ifeq ($(NVCC),)
+$(error CUDA=1 but nvcc was not found (set NVCC or CUDA_HOME))
+endif
+ifneq ($(CUDA_SRC),)
+CUDA_OBJ = $(CUDA_SRC:%.cu=build/%.o)
+CPPFLAGS += -DMG_HAVE_CUDA
+LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart
+endif
+endif
+
+TOOLS = adder-gen gpt-init
 BINS = $(TOOLS:%=bin/%)
 LIB_SRC = $(wildcard lib/*.c)
 LIB_OBJ = $(LIB_SRC:%.c=build/%.o)
 CLI_OBJ = build/cmd/common/cli.o
 UNIT_SRC = $(wildcard tests/unit/*.c)
 UNITS = $(UNIT_SRC:tests/unit/%.c=build/tests/%)
+# programs the bats tests drive (not run on their own)
+DRIVER_SRC = $(wildcard tests/model/*.c)
+DRIVERS = $(DRIVER_SRC:tests/model/%.c=build/tests/model/%)
 TEST_TOOLS = $(patsubst tests/tools/%.c,build/tests/tools/%,$(wildcard tests/tools/*.c))
 MAN = $(wildcard man/*.[157])
 
@@ -30,22 +58,29 @@ all: deps-build $(BINS)
 # either rebuilds everything (build/flags is rewritten only when it differs).
 build/flags: FORCE
 	@mkdir -p build
-	@echo '$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) $(LDLIBS)' | cmp -s - $@ || \
-	  echo '$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) $(LDLIBS)' > $@
+	@echo '$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) $(LDLIBS) $(NVCC) $(NVCCFLAGS)' | cmp -s - $@ || \
+	  echo '$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) $(LDLIBS) $(NVCC) $(NVCCFLAGS)' > $@
 
 build/%.o: %.c build/flags | deps-build
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c -o $@ $<
 
-build/libmygpt.a: $(LIB_OBJ)
+build/cuda/%.o: cuda/%.cu build/flags | deps-build
+	@mkdir -p $(@D)
+	$(NVCC) $(NVCCFLAGS) -Ilib -MMD -MP -c -o $@ $<
+
+build/libmygpt.a: $(LIB_OBJ) $(CUDA_OBJ)
 	rm -f $@
-	ar rcs $@ $(LIB_OBJ)
+	ar rcs $@ $(LIB_OBJ) $(CUDA_OBJ)
 
 bin/%: build/cmd/%.o $(CLI_OBJ) build/libmygpt.a
 	@mkdir -p bin
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(CLI_OBJ) build/libmygpt.a $(LDLIBS)
 
 build/tests/%: build/tests/unit/%.o build/libmygpt.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< build/libmygpt.a $(LDLIBS)
+
+build/tests/model/%: build/tests/model/%.o build/libmygpt.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< build/libmygpt.a $(LDLIBS)
 
 build/tests/tools/%: build/tests/tools/%.o build/libmygpt.a
@@ -60,7 +95,7 @@ deps-check:
 deps:
 	@sh .ci/deps all
 
-check: all deps-check $(UNITS) $(TEST_TOOLS)
+check: all deps-check $(UNITS) $(DRIVERS) $(TEST_TOOLS)
 	@set -e; for t in $(UNITS); do echo "unit $$t"; ./$$t; done
 	bats --filter-tags '!slow' tests
 
@@ -72,7 +107,7 @@ demo: all
 	bin/adder-gen --digits 2 --prompts -o build/demo/prompts.tok
 	bin/adder-gen --digits 2 --score build/demo/test.tok
 
-check-slow: all deps-check $(UNITS) $(TEST_TOOLS)
+check-slow: all deps-check $(UNITS) $(DRIVERS) $(TEST_TOOLS)
 	bats tests
 
 bench: all
@@ -88,6 +123,6 @@ clean:
 
 FORCE:
 .PHONY: all demo check check-slow bench install clean deps deps-build deps-check FORCE
-.PRECIOUS: build/%.o build/tests/unit/%.o build/tests/tools/%.o
+.PRECIOUS: build/%.o build/tests/unit/%.o build/tests/model/%.o build/tests/tools/%.o
 
 -include $(shell find build -name '*.d' 2>/dev/null)

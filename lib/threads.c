@@ -1,0 +1,33 @@
+/* The thread count shared by the CPU kernels, and OpenBLAS kept at one
+ * thread: each kernel splits its matrix products into slabs itself. */
+#define _GNU_SOURCE
+#include "threads.h"
+
+#include <cblas.h>
+#include <sched.h>
+
+static int n_threads; /* 0: not set yet */
+
+int mg_threads_available(void)
+{
+	cpu_set_t set;
+	int n;
+
+	if (sched_getaffinity(0, sizeof set, &set))
+		return 1;
+	n = CPU_COUNT(&set);
+	return n > 0 ? n : 1;
+}
+
+void mg_threads_set(int n)
+{
+	n_threads = n > 0 ? n : mg_threads_available();
+	openblas_set_num_threads(1);
+}
+
+int mg_threads_get(void)
+{
+	if (!n_threads)
+		mg_threads_set(0);
+	return n_threads;
+}
