@@ -39,7 +39,7 @@ LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart
 endif
 endif
 
-TOOLS = adder-gen gpt-init
+TOOLS = adder-gen gpt-init bpe-encode bpe-train
 BINS = $(TOOLS:%=bin/%)
 LIB_SRC = $(wildcard lib/*.c)
 LIB_OBJ = $(LIB_SRC:%.c=build/%.o)

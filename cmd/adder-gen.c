@@ -72,7 +72,7 @@ static void generate(const mg_adder *a, int test_split, int prompts, const char 
 
 	digits_tokenizer(&tk);
 	cli_out_open(&o, out_path, 1, force);
-	if (mg_tokw_open(&w, o.f, &h, &tk, 6, &e))
+	if (mg_tokw_open(&w, o.f, &h, &tk, MG_ZLIB_LEVEL, &e))
 		cli_die_err(o.name, &e);
 	for (uint64_t i = lo; i < hi; i++) {
 		mg_adder_tokens(a, mg_adder_problem(a, i), tok, mask);

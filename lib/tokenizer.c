@@ -252,7 +252,7 @@ int mg_tokenizer_decode(const mg_tokenizer *tk, const uint32_t *ids, size_t n, m
 		if (b.oom)                                                                          \
 			rc = mg_err_set(e, MG_E_NOMEM, "out of memory");                                \
 		if (!rc)                                                                            \
-			rc = mg_chunk_pack(out, type, flags, b.data, b.len, 6, e);                      \
+			rc = mg_chunk_pack(out, type, flags, b.data, b.len, MG_ZLIB_LEVEL, e);                      \
 		b.len = 0;                                                                          \
 		nchunks++;                                                                          \
 	} while (0)
@@ -497,6 +497,24 @@ int mg_tokenizer_parse(const uint8_t *p, size_t n, mg_tokenizer *tk, mg_err *e)
 	if (!rc && (mg_rd_at_eof(&cr.rd, &eof, e), !eof)) {
 		mg_tokenizer_free(tk);
 		rc = mg_err_set(e, MG_E_CORRUPT, "stray bytes after the embedded tokenizer");
+	}
+	mg_chunk_reader_free(&cr);
+	return rc;
+}
+
+int mg_tokenizer_load(FILE *f, mg_tokenizer *tk, mg_err *e)
+{
+	mg_chunk_reader cr;
+	int rc, eof = 0;
+
+	mg_chunk_reader_init(&cr, f);
+	rc = mg_tokenizer_read(&cr, tk, e); /* frees tk on error */
+	if (!rc) {
+		if (!(rc = mg_rd_at_eof(&cr.rd, &eof, e)) && !eof)
+			rc = mg_err_set(e, MG_E_CORRUPT, "stray bytes after the tokenizer at byte %llu (a model file holds one)",
+					(unsigned long long)cr.rd.off);
+		if (rc)
+			mg_tokenizer_free(tk);
 	}
 	mg_chunk_reader_free(&cr);
 	return rc;

@@ -60,6 +60,8 @@ int mg_tokenizer_pack(const mg_tokenizer *tk, mg_buf *out, mg_err *e);
 int mg_tokenizer_write(const mg_tokenizer *tk, FILE *f, mg_err *e);
 /* Reads one tokenizer member from the reader's current position. */
 int mg_tokenizer_read(mg_chunk_reader *cr, mg_tokenizer *tk, mg_err *e);
+/* Reads a tokenizer file: exactly one member and nothing after it. */
+int mg_tokenizer_load(FILE *f, mg_tokenizer *tk, mg_err *e);
 /* Parses a tokenizer member held in memory (an embedded VOCB payload). */
 int mg_tokenizer_parse(const uint8_t *p, size_t n, mg_tokenizer *tk, mg_err *e);
 

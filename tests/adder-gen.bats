@@ -35,9 +35,9 @@ for line in sys.stdin:
 
 @test "adder-gen: the output for a seed is exactly the same every time" {
 	run bash -c 'adder-gen -q --digits 2 | sha256sum'
-	assert_output "ca0e072c3759508a03f59e016ddabe2d42e914871e006948746b06d3a3a9ce95  -"
+	assert_output "9ef59afef8e598f219cf62b8dc26b1a0d2363987c36cf16d1ec84ca28a0156cd  -"
 	run bash -c 'adder-gen -q --digits 1 | sha256sum'
-	assert_output "333ab2d6a77dc4f9c9047f7021c9cf3996452d30d6b374ed0cf34870277bb0e6  -"
+	assert_output "957745ffeb2dddf9d2b87597fbe1cf187e00dd9a97881253ea4ab23669728792  -"
 	adder-gen -q --digits 2 --split test -o t.tok
 	run $MGREAD --ids t.tok
 	assert_line --index 0 "(2) (2) (5) (8) 0 8 0"
@@ -244,4 +244,20 @@ Try 'adder-gen --help' for more information."
 	assert_equal "$stderr" "adder-gen: wrote 9500 train problems of 2-digit addition (10000 problems: 500 test, 9500 train)"
 	run --separate-stderr adder-gen -q --digits 2 -o x.tok
 	assert_equal "$stderr" ""
+}
+
+@test "adder-gen: -o to a device or a FIFO writes to it and leaves it in place" {
+	run --separate-stderr adder-gen -q -o /dev/full
+	assert_failure 1
+	assert_equal "$stderr" "adder-gen: /dev/full: write error: No space left on device"
+	[ -c /dev/full ]
+	adder-gen -q -o /dev/null
+	[ -c /dev/null ]
+	mkfifo fifo
+	cat fifo > got &
+	adder-gen -q --digits 1 -o fifo
+	wait
+	[ -p fifo ]
+	adder-gen -q --digits 1 > want
+	cmp got want
 }

@@ -214,6 +214,21 @@ void cli_out_open(cli_out *o, const char *path, int binary, int force)
 		return;
 	}
 	{
+		/* not a regular file (/dev/null, a FIFO, a terminal): write to it
+		 * directly; renaming over it would replace the device */
+		struct stat st;
+		if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+			o->f = fopen(path, "wb");
+			if (!o->f)
+				cli_die(path, "%s", strerror(errno));
+			if (binary && !force && isatty(fileno(o->f)))
+				cli_usage_error("refusing to write binary data to a terminal (use -f)");
+			o->name = path;
+			o->direct = 1;
+			return;
+		}
+	}
+	{
 		const char *slash = strrchr(path, '/');
 		size_t dlen = slash ? (size_t)(slash - path) + 1 : 0;
 		size_t n = strlen(path) + 16;
@@ -249,6 +264,12 @@ void cli_out_open(cli_out *o, const char *path, int binary, int force)
 
 void cli_out_commit(cli_out *o)
 {
+	if (o->direct) {
+		if (fflush(o->f) || ferror(o->f) || fclose(o->f))
+			cli_die(o->name, "write error: %s", strerror(errno));
+		o->f = NULL;
+		return;
+	}
 	if (!o->tmp) {
 		cli_close_stdout();
 		return;
@@ -272,6 +293,8 @@ void cli_out_commit(cli_out *o)
 
 void cli_out_abort(cli_out *o)
 {
+	if (o->direct && o->f)
+		fclose(o->f);
 	if (o->tmp) {
 		if (o->f)
 			fclose(o->f);

@@ -49,12 +49,14 @@ void cli_close_in(FILE *f, const char *name);
 typedef struct cli_out {
 	FILE *f;
 	const char *name; /* for messages */
-	char *final, *tmp; /* NULL when writing stdout */
+	char *final, *tmp; /* NULL when writing stdout or directly */
+	int direct;        /* -o names something other than a regular file */
 } cli_out;
 
-/* stdout when path is NULL or "-", else a temporary file beside path that
- * cli_out_commit renames into place. binary: refuse a terminal unless force
- * (usage error). */
+/* stdout when path is NULL or "-"; for an existing path that is not a
+ * regular file (a device, a FIFO) that file itself; else a temporary file
+ * beside path that cli_out_commit renames into place. binary: refuse a
+ * terminal unless force (usage error). */
 void cli_out_open(cli_out *o, const char *path, int binary, int force);
 /* Flushes, fsyncs (files), closes and renames; dies on any error (removing
  * the temporary file). For stdout, checks that everything reached it. */
