@@ -86,6 +86,13 @@ build/tests/model/%: build/tests/model/%.o build/libmygpt.a
 build/tests/tools/%: build/tests/tools/%.o build/libmygpt.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< build/libmygpt.a $(LDLIBS)
 
+# --- benchmarks: the C helpers of tests/bench/*.sh, built by those scripts
+# (make build/tests/bench/NAME) when `make bench` runs them
+build/tests/bench/%: tests/bench/%.c build/libmygpt.a build/flags
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) -o $@ $< build/libmygpt.a $(LDLIBS)
+# --- end of benchmarks
+
 # Debian packages the build and the tests need; installed when missing (as
 # root), or the exact apt-get command is printed.
 deps-build:

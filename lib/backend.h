@@ -38,6 +38,15 @@ static inline uint64_t mg_dropout_site(uint64_t step_seed, uint64_t site)
 	return mg_hash64(step_seed ^ mg_hash64(site));
 }
 
+/* Rows of query positions the CPU attention works on at a time, and the
+ * scratch it needs per thread for T positions and heads of hs channels:
+ * six (T, hs) matrices and two tiles of rows x T. */
+#define MG_ATTN_ROWS 32u
+static inline size_t mg_attn_scratch_floats(uint32_t T, uint32_t hs)
+{
+	return (6 * (size_t)hs + 2 * (size_t)(T < MG_ATTN_ROWS ? T : MG_ATTN_ROWS)) * T;
+}
+
 /* One attention layer's shape and variant. */
 typedef struct mg_attn {
 	uint32_t B, T, C, H;
@@ -109,6 +118,15 @@ typedef struct mg_backend {
 	void (*attention_forward)(float *out, float *probs, const float *qkv, const mg_attn *a);
 	void (*attention_backward)(float *dqkv, float *dtw, float *dtw_w, float *dtw_b, float *datt, const float *dout,
 				   const float *qkv, const float *probs, const mg_attn *a);
+	/* The same with scratch: `threads` tiles of mg_attn_scratch_floats(T,
+	 * C/H) floats, one per thread, run on at most that many threads (the CPU
+	 * backend's fast path; without scratch it runs plain reference loops,
+	 * equal to rounding). */
+	void (*attention_forward_ws)(float *out, float *probs, const float *qkv, const mg_attn *a, float *scratch,
+				     uint32_t threads);
+	void (*attention_backward_ws)(float *dqkv, float *dtw, float *dtw_w, float *dtw_b, float *datt,
+				      const float *dout, const float *qkv, const float *probs, const mg_attn *a,
+				      float *scratch, uint32_t threads);
 
 	/* out = gelu(inp) elementwise, kind MG_GELU_*; backward dinp = dout *
 	 * gelu'(inp) (dinp may be dout). */

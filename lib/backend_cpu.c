@@ -1,14 +1,24 @@
 /* The CPU backend: host memory and the kernels of lib/op_*.c. */
+#define _DEFAULT_SOURCE /* madvise */
 #include "backend_cpu.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+
+/* Buffers of at least HUGE_PAGE bytes are aligned to it and offered to the
+ * kernel for transparent huge pages: the products and passes over the
+ * activations then miss the TLB far less. */
+#define HUGE_PAGE ((size_t)2 << 20)
 
 static void *cpu_alloc(size_t bytes)
 {
-	size_t n = (bytes + 63) / 64 * 64; /* aligned_alloc wants a multiple of the alignment */
-	void *p = aligned_alloc(64, n ? n : 64);
+	size_t align = bytes >= HUGE_PAGE ? HUGE_PAGE : 64;
+	size_t n = (bytes + align - 1) / align * align; /* aligned_alloc wants a multiple of the alignment */
+	void *p = aligned_alloc(align, n ? n : align);
 
+	if (p && align == HUGE_PAGE)
+		madvise(p, n, MADV_HUGEPAGE); /* advice only: failure changes nothing */
 	if (p)
 		memset(p, 0, n);
 	return p;
@@ -40,6 +50,8 @@ static const mg_backend cpu = {
 	.matmul_backward = mg_cpu_matmul_backward,
 	.attention_forward = mg_cpu_attention_forward,
 	.attention_backward = mg_cpu_attention_backward,
+	.attention_forward_ws = mg_cpu_attention_forward_ws,
+	.attention_backward_ws = mg_cpu_attention_backward_ws,
 	.gelu_forward = mg_cpu_gelu_forward,
 	.gelu_backward = mg_cpu_gelu_backward,
 	.residual_forward = mg_cpu_residual_forward,

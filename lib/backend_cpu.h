@@ -4,6 +4,7 @@
 #define MG_BACKEND_CPU_H
 
 #include "backend.h"
+#include "gpt.h"
 
 /* Rows (or other units of work) per OpenMP chunk for light elementwise
  * loops; fixed, so partial sums never depend on the thread count. */
@@ -31,9 +32,26 @@ void mg_cpu_matmul_forward(float *out, const float *inp, const float *w, const f
 void mg_cpu_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp, const float *w,
 			    size_t N, uint32_t IC, uint32_t OC);
 
+/* Without scratch: the plain reference loops (op_attention_ref.c); with:
+ * the fast path (op_attention.c). */
 void mg_cpu_attention_forward(float *out, float *probs, const float *qkv, const mg_attn *a);
 void mg_cpu_attention_backward(float *dqkv, float *dtw, float *dtw_w, float *dtw_b, float *datt, const float *dout,
 			       const float *qkv, const float *probs, const mg_attn *a);
+void mg_cpu_attention_forward_ws(float *out, float *probs, const float *qkv, const mg_attn *a, float *scratch,
+				 uint32_t threads);
+void mg_cpu_attention_backward_ws(float *dqkv, float *dtw, float *dtw_w, float *dtw_b, float *datt, const float *dout,
+				  const float *qkv, const float *probs, const mg_attn *a, float *scratch, uint32_t threads);
+/* The time weight W[i,j] of head h, j <= i (1 for vanilla). */
+static inline float mg_cpu_time_weight(const mg_attn *a, uint32_t h, uint32_t i, uint32_t j)
+{
+	size_t tb = a->block;
+
+	switch (a->variant) {
+	case MG_ATTN_TIME_WEIGHTING: return a->tw[(h * tb + i) * tb + j];
+	case MG_ATTN_CIRCULANT: return a->tw_w[h * tb + tb - 1 - (i - j)] * a->tw_b[h * tb + j];
+	default: return 1.0f;
+	}
+}
 
 void mg_cpu_gelu_forward(float *out, const float *inp, size_t n, uint32_t kind);
 void mg_cpu_gelu_backward(float *dinp, const float *dout, const float *inp, size_t n, uint32_t kind);

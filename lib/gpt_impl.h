@@ -78,6 +78,10 @@ struct mg_gpt {
 	/* backward scratch */
 	float *dres, *dc1, *dc2, *dc3, *dc4, *datt; /* (B,T,C) x3, (B,T,3C), (B,T,4C), (B,H,T,T) */
 	uint64_t bytes_acts, bytes_scratch;
+	/* attention scratch: att_threads tiles of mg_attn_scratch_floats(T,
+	 * C/H) (lib/backend.h), for as many threads as the process may run */
+	float *att_scratch;
+	uint32_t att_threads;
 
 	/* the last forward pass */
 	uint32_t fB, fT;

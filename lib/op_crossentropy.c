@@ -21,7 +21,7 @@ static float row_lse(const float *l, uint32_t V)
 void mg_cpu_crossentropy_forward(float *losses, const float *logits, const uint32_t *targets, const uint8_t *mask,
 				 size_t N, uint32_t V)
 {
-#pragma omp parallel for num_threads(mg_threads_get()) schedule(static)
+#pragma omp parallel for num_threads(mg_threads_get()) schedule(dynamic, 16)
 	for (size_t n = 0; n < N; n++) {
 		const float *l = logits + n * V;
 		losses[n] = mask && !mask[n] ? 0.0f : row_lse(l, V) - l[targets[n]];
@@ -31,7 +31,7 @@ void mg_cpu_crossentropy_forward(float *losses, const float *logits, const uint3
 void mg_cpu_crossentropy_backward(float *logits, const uint32_t *targets, const uint8_t *mask, size_t N, uint32_t V,
 				  float scale)
 {
-#pragma omp parallel for num_threads(mg_threads_get()) schedule(static)
+#pragma omp parallel for num_threads(mg_threads_get()) schedule(dynamic, 16)
 	for (size_t n = 0; n < N; n++) {
 		float *l = logits + n * V;
 		if (mask && !mask[n]) {

@@ -4,7 +4,7 @@
 #include "check.h"
 #include "gradcheck.h"
 
-#include "backend.h"
+#include "backend_cpu.h"
 #include "threads.h"
 
 /* Two steps of AdamW on three parameters, by hand. */
@@ -53,6 +53,38 @@ static void test_adamw_no_decay(void)
 	CHECK(p[0] == 3.0f * (1.0f - 0.05f) && p[1] == -1.0f * (1.0f - 0.05f));
 }
 
+/* Many parameters (vectors of 8, a partial block at the end) against the
+ * double-precision formulas, and the same bits on 1 and 2 threads. */
+static void test_adamw_many(void)
+{
+	const mg_backend *be = mg_backend_cpu();
+	size_t n = 2 * MG_CPU_BLOCK + 13;
+	float *p = gc_rand(n, -1, 1), *g = gc_rand(n, -0.1, 0.1), *m = gc_rand(n, -0.01, 0.01), *v = gc_rand(n, 0, 1e-4);
+	float *p2 = gc_copy(p, n), *m2 = gc_copy(m, n), *v2 = gc_copy(v, n);
+	double lr = 1e-3, b1 = 0.9, b2 = 0.95, eps = 1e-8, wd = 0.1, worst = 0.0;
+	int t = 3;
+	mg_adamw_args a = { (float)lr, (float)b1, (float)b2, (float)eps, (float)wd, (float)(lr / (1.0 - pow(b1, t))),
+			    (float)sqrt(1.0 - pow(b2, t)) };
+	double *want = malloc(n * sizeof *want);
+
+	for (size_t i = 0; i < n; i++) {
+		double mi = b1 * m[i] + (1 - b1) * g[i], vi = b2 * v[i] + (1 - b2) * (double)g[i] * g[i];
+		want[i] = p[i] * (1 - lr * wd) - lr * (mi / (1 - pow(b1, t))) / (sqrt(vi / (1 - pow(b2, t))) + eps);
+	}
+	mg_threads_set(1);
+	be->adamw_update(p, g, m, v, n, &a);
+	mg_threads_set(2);
+	be->adamw_update(p2, g, m2, v2, n, &a);
+	CHECK(!memcmp(p, p2, n * 4) && !memcmp(m, m2, n * 4) && !memcmp(v, v2, n * 4));
+	for (size_t i = 0; i < n; i++) {
+		double e = fabs(p[i] - want[i]) / (fabs(want[i]) + 1e-3);
+		worst = e > worst ? e : worst;
+	}
+	printf("  adamw %zu parameters: worst relative err %.2e\n", n, worst);
+	CHECK(worst < 1e-6);
+	free(p), free(g), free(m), free(v), free(p2), free(m2), free(v2), free(want);
+}
+
 static void test_vectors(void)
 {
 	const mg_backend *be = mg_backend_cpu();
@@ -89,6 +121,7 @@ int main(void)
 		test_adamw();
 		test_adamw_no_decay();
 	}
+	test_adamw_many();
 	test_vectors();
 	CHECK_DONE();
 }

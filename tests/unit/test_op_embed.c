@@ -57,6 +57,8 @@ static void test_residual(float p)
 	for (size_t i = 0; i < n; i++) {
 		int k = out[i] != res[i];
 		kept += k;
+		if (p > 0) /* the documented hash, whatever the kernel's vector width */
+			CHECK(k == mg_dropout_keep(d.seed, i, mg_dropout_threshold(p)));
 		CHECK(out[i] == res[i] + (k ? x[i] * s : 0.0f));
 		CHECK(dx[i] == (k ? x[i] * s : 0.0f)); /* the same mask backward */
 	}

@@ -68,6 +68,7 @@ int main(void)
 		test_matmul(7, 5, 9, 1);
 		test_matmul(1, 3, 2, 0); /* fewer rows than threads */
 		test_matmul(33, 17, 1, 1);
+		test_matmul(20, 9, 37, 1); /* column sums in vectors and a tail */
 	}
 	CHECK_DONE();
 }
