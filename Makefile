@@ -39,7 +39,7 @@ LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart
 endif
 endif
 
-TOOLS = adder-gen gpt-init bpe-encode bpe-train
+TOOLS = adder-gen gpt-init bpe-encode bpe-train gpt-train gpt-sample
 BINS = $(TOOLS:%=bin/%)
 LIB_SRC = $(wildcard lib/*.c)
 LIB_OBJ = $(LIB_SRC:%.c=build/%.o)
@@ -106,13 +106,10 @@ check: all deps-check $(UNITS) $(DRIVERS) $(TEST_TOOLS)
 	@set -e; for t in $(UNITS); do echo "unit $$t"; ./$$t; done
 	bats --filter-tags '!slow' tests
 
-# The main job on bundled data (see README.md).
+# The main job on bundled data (see README.md): nanoGPT's character-level
+# Shakespeare on the CPU, with its validation loss and a sample.
 demo: all
-	@mkdir -p build/demo
-	bin/adder-gen --digits 2 -o build/demo/train.tok
-	bin/adder-gen --digits 2 --split test -o build/demo/test.tok
-	bin/adder-gen --digits 2 --prompts -o build/demo/prompts.tok
-	bin/adder-gen --digits 2 --score build/demo/test.tok
+	$(MAKE) -C examples/shakespeare-char SIZE=full BIN=$(CURDIR)/bin
 
 check-slow: all deps-check $(UNITS) $(DRIVERS) $(TEST_TOOLS)
 	bats tests

@@ -18,6 +18,13 @@ enum { CLI_EXIT_OK = 0, CLI_EXIT_ERROR = 1, CLI_EXIT_USAGE = 2 };
  * dies of the signal. */
 void cli_init(const char *prog, const char *usage);
 const char *cli_prog(void);
+/* For tools that compute on several threads: unless OMP_WAIT_POLICY or
+ * GOMP_SPINCOUNT is set, re-runs the program (same argv, nothing read yet)
+ * with OMP_WAIT_POLICY=passive. libgomp reads the policy once at start-up,
+ * and its default, spinning while it waits, makes a step many times slower
+ * when other processes want the cores. Returns only when no re-run
+ * happened. Call first in main. */
+void cli_threads_policy(char **argv);
 
 /* "prog: file: message" on stderr, exit 1 (file may be NULL). */
 _Noreturn void cli_die(const char *file, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -1,0 +1,744 @@
+/* gpt-sample: text or tokens from a checkpoint, generated with a KV cache
+ * (lib/gpt_infer.h) and sampled by lib/sample.h; or one completion per
+ * prompt record, batched, for evaluation (adder-gen --score). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "autothreads.h"
+#include "bpe_encode.h"
+#include "ckpt.h"
+#include "cli.h"
+#include "gpt.h"
+#include "gpt_infer.h"
+#include "sample.h"
+#include "threads.h"
+#include "tokstream.h"
+
+static const char usage[] =
+	"usage: gpt-sample [-fqv] [--prompt text | --prompt-file file |\n"
+	"                  --prompt-tokens file | --start-token id | --start-data file]\n"
+	"                  [--max-new-tokens n] [--num-samples n] [--temperature t]\n"
+	"                  [--top-k k] [--top-p p] [--greedy] [-s seed] [--tokens]\n"
+	"                  [--slide n] [--batch n] [-j threads] [-o file] [checkpoint]\n"
+	"       gpt-sample --complete file [-fqv] [--max-new-tokens n] [--temperature t]\n"
+	"                  [--top-k k] [--top-p p] [--greedy] [-s seed] [--slide n]\n"
+	"                  [--batch n] [-j threads] [-o file] [checkpoint]\n";
+
+static const char options[] =
+	"\n"
+	"  --prompt text          start from this text (encoded with the checkpoint's tokenizer)\n"
+	"  --prompt-file file     start from the text of a file\n"
+	"  --prompt-tokens file   start from the ids of a token stream\n"
+	"  --start-token id       start from this id (default: id 0, not printed as text)\n"
+	"  --start-data file      draw the first token from the first tokens of the records\n"
+	"                         of a token stream (add-one smoothed)\n"
+	"  --max-new-tokens n     tokens to generate per sample or prompt (default 500; with\n"
+	"                         --complete: enough to fill the block, at least 1)\n"
+	"  --num-samples n        samples to generate (default 1)\n"
+	"  --temperature t        divide the logits by t; 0 is --greedy (default 1)\n"
+	"  --top-k k              keep the k most likely tokens and ties, 0 = all (default 0)\n"
+	"  --top-p p              keep the most likely tokens up to probability p (default 1)\n"
+	"  --greedy               always take the most likely token\n"
+	"  -s, --seed n           seed of the draws (default 1337)\n"
+	"  --tokens               write a token stream (one record per sample), not text\n"
+	"  --complete file        complete every record of a token stream of prompts\n"
+	"  --slide n              tokens dropped when the context is full: 1 keeps the last\n"
+	"                         block_size tokens every step, as minGPT (default 1)\n"
+	"  --batch n              sequences generated together (default 64)\n"
+	"  -j, --threads n        threads; 0 = the CPUs available, or 1 while timing shows\n"
+	"                         it faster (a busy machine) (default 0)\n"
+	"  -o, --output file      write to file (atomically) instead of stdout\n"
+	"  -f, --force            write a token stream to a terminal\n"
+	"  -q, --quiet            no warnings\n"
+	"  -v, --verbose          print the model and the speed on stderr\n"
+	"  -h, --help             print this help\n"
+	"  -V, --version          print the version\n";
+
+enum {
+	OPT_PROMPT = 256, OPT_PROMPT_FILE, OPT_PROMPT_TOKENS, OPT_START_TOKEN, OPT_START_DATA, OPT_MAX_NEW,
+	OPT_NUM_SAMPLES, OPT_TEMPERATURE, OPT_TOP_K, OPT_TOP_P, OPT_GREEDY, OPT_TOKENS, OPT_COMPLETE, OPT_SLIDE,
+	OPT_BATCH,
+};
+
+static const struct option longopts[] = {
+	{ "prompt", required_argument, NULL, OPT_PROMPT },
+	{ "prompt-file", required_argument, NULL, OPT_PROMPT_FILE },
+	{ "prompt-tokens", required_argument, NULL, OPT_PROMPT_TOKENS },
+	{ "start-token", required_argument, NULL, OPT_START_TOKEN },
+	{ "start-data", required_argument, NULL, OPT_START_DATA },
+	{ "max-new-tokens", required_argument, NULL, OPT_MAX_NEW },
+	{ "num-samples", required_argument, NULL, OPT_NUM_SAMPLES },
+	{ "temperature", required_argument, NULL, OPT_TEMPERATURE },
+	{ "top-k", required_argument, NULL, OPT_TOP_K },
+	{ "top-p", required_argument, NULL, OPT_TOP_P },
+	{ "greedy", no_argument, NULL, OPT_GREEDY },
+	{ "seed", required_argument, NULL, 's' },
+	{ "tokens", no_argument, NULL, OPT_TOKENS },
+	{ "complete", required_argument, NULL, OPT_COMPLETE },
+	{ "slide", required_argument, NULL, OPT_SLIDE },
+	{ "batch", required_argument, NULL, OPT_BATCH },
+	{ "threads", required_argument, NULL, 'j' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "force", no_argument, NULL, 'f' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+#define PROMPT_BYTES_MAX (64u << 20)  /* a text prompt */
+#define PROMPT_TOKENS_MAX (16u << 20) /* any prompt */
+#define SEPARATOR "---------------\n" /* between text samples, as nanoGPT */
+
+enum { SRC_NONE, SRC_TEXT, SRC_TEXT_FILE, SRC_TOKENS, SRC_START_TOKEN, SRC_START_DATA };
+
+typedef struct opts {
+	int src;              /* SRC_*: where the prompt comes from */
+	const char *src_arg;  /* its text or file */
+	uint64_t start_token;
+	uint64_t max_new;     /* UINT64_MAX: the default */
+	uint64_t samples, seed, slide, batch, threads;
+	mg_sample_opts so;
+	int tokens, force, quiet, verbose;
+	const char *complete, *out, *ckpt;
+} opts;
+
+/* The run: the model, the tokenizer used for text and the output stream,
+ * and the ids allowed. */
+typedef struct ctx {
+	const opts *o;
+	const char *ckpt_name;
+	mg_ckpt ck;
+	mg_gpt_config cfg;
+	mg_gpt *g; /* until the engine is built */
+	mg_infer *inf;
+	mg_sampler *smp;
+	const mg_tokenizer *tk; /* the checkpoint's, else the prompt stream's, else NULL */
+	const char *tk_from;    /* where tk came from, for messages */
+	uint32_t V;             /* ids below this may be read and generated: tk's size, else vocab_size */
+	uint32_t n_seq;
+	cli_out out;
+	mg_tokw *tw;
+	int stream_text; /* flush after every token (stdout is a terminal) */
+	uint64_t generated;
+	double t_start;
+	mg_tokdata kept; /* the prompt stream whose tokenizer is used */
+	mg_autothreads at; /* -j 0: the thread count, chosen by timing */
+	int auto_threads;
+} ctx;
+
+static double now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static void *xmalloc(size_t n, const char *what)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p)
+		cli_die(NULL, "out of memory for %s", what);
+	return p;
+}
+
+/* The seed of sample or prompt i: independent streams for every i, and for
+ * every seed. */
+static void rng_for(mg_rng *r, uint64_t seed, uint64_t i) { mg_rng_seed(r, mg_hash64(seed) + i); }
+
+/* ------------------------------------------------------------------ inputs */
+
+static void read_all(FILE *f, const char *name, uint8_t **buf, size_t *len)
+{
+	size_t cap = 1 << 16, n = 0, got;
+	uint8_t *p = xmalloc(cap, "the prompt");
+
+	while ((got = fread(p + n, 1, cap - n, f)) > 0) {
+		n += got;
+		if (n > PROMPT_BYTES_MAX)
+			cli_die(name, "the prompt is over the limit of %u bytes", PROMPT_BYTES_MAX);
+		if (n == cap) {
+			cap *= 2;
+			if (!(p = realloc(p, cap)))
+				cli_die(name, "out of memory for the prompt");
+		}
+	}
+	if (ferror(f))
+		cli_die(name, "read error: %s", strerror(errno));
+	*buf = p;
+	*len = n;
+}
+
+/* The same tokenizer, byte for byte as stored. */
+static int same_tokenizer(const mg_tokenizer *a, const mg_tokenizer *b)
+{
+	mg_buf x = { 0 }, y = { 0 };
+	mg_err e;
+	int same;
+
+	if (mg_tokenizer_pack(a, &x, &e) || mg_tokenizer_pack(b, &y, &e))
+		cli_die(NULL, "%s", e.msg);
+	same = x.len == y.len && !memcmp(x.data, y.data, x.len);
+	mg_buf_free(&x);
+	mg_buf_free(&y);
+	return same;
+}
+
+/* A token stream given with the model: its tokenizer must be the
+ * checkpoint's; when the checkpoint has none, it becomes the one used if it
+ * covers exactly the model's vocabulary. */
+static void adopt_stream_tokenizer(ctx *c, const mg_tokdata *d, const char *name)
+{
+	if (!d->has_tokenizer)
+		return;
+	if (c->ck.has_tokenizer) {
+		if (!same_tokenizer(&c->ck.tk, &d->tk))
+			cli_die(name, "its tokenizer differs from the one in the checkpoint %s", c->ckpt_name);
+		return;
+	}
+	if (c->tk || d->tk.vocab_size != c->cfg.vocab_size)
+		return;
+	c->tk = &d->tk;
+	c->tk_from = name;
+	c->V = d->tk.vocab_size;
+}
+
+static void read_stream(const char *path, mg_tokdata *d, const char **name)
+{
+	FILE *f = cli_open_in(path, name);
+	mg_err e;
+
+	if (mg_tokdata_read(f, d, &e))
+		cli_die_err(*name, &e);
+	cli_close_in(f, *name);
+}
+
+/* Every id of ids[0..n) below c->V. */
+static void check_ids(const ctx *c, const char *name, const uint32_t *ids, uint64_t n, const char *what)
+{
+	for (uint64_t i = 0; i < n; i++)
+		if (ids[i] >= c->V)
+			cli_die(name, "%stoken %u at index %llu is not below the %s %u", what, ids[i], (unsigned long long)i,
+				c->tk ? "tokenizer's vocabulary size" : "model's vocab_size", c->V);
+}
+
+static void encode_text(ctx *c, const char *name, const uint8_t *s, size_t n, mg_ids *out)
+{
+	mg_bpe_encoder *enc;
+	mg_bpe_worker *w;
+	mg_err e;
+
+	if (!c->tk)
+		cli_die(c->ckpt_name, "the checkpoint has no tokenizer to encode the prompt "
+				      "(give ids with --prompt-tokens)");
+	if (mg_bpe_encoder_init(&enc, c->tk, 0, &e))
+		cli_die(c->tk_from, "cannot encode the prompt: %s", e.msg);
+	if (mg_bpe_worker_init(&w, enc, &e))
+		cli_die(NULL, "%s", e.msg);
+	if (mg_bpe_worker_encode(w, s, n, 0, out, &e))
+		cli_die(name, "%s", e.msg);
+	mg_bpe_worker_free(w);
+	mg_bpe_encoder_free(enc);
+}
+
+/* The prompt of sample mode: its ids, and for --start-data the table of
+ * first tokens (counts, V entries). *echo: the prompt is printed as text. */
+static void make_prompt(ctx *c, mg_ids *prompt, uint64_t **counts, int *echo)
+{
+	const opts *o = c->o;
+	const char *name = NULL;
+	mg_tokdata d;
+
+	*counts = NULL;
+	*echo = 1;
+	memset(&d, 0, sizeof d);
+	switch (o->src) {
+	case SRC_TEXT:
+		encode_text(c, "--prompt", (const uint8_t *)o->src_arg, strlen(o->src_arg), prompt);
+		name = "--prompt";
+		break;
+	case SRC_TEXT_FILE: {
+		uint8_t *buf;
+		size_t len;
+		FILE *f = cli_open_in(o->src_arg, &name);
+		read_all(f, name, &buf, &len);
+		cli_close_in(f, name);
+		encode_text(c, name, buf, len, prompt);
+		free(buf);
+		break;
+	}
+	case SRC_TOKENS:
+		read_stream(o->src_arg, &d, &name);
+		adopt_stream_tokenizer(c, &d, name);
+		if (d.n > PROMPT_TOKENS_MAX)
+			cli_die(name, "the prompt has %llu tokens, over the limit of %u", (unsigned long long)d.n,
+				PROMPT_TOKENS_MAX);
+		check_ids(c, name, d.ids, d.n, "");
+		if (mg_ids_reserve(prompt, d.n))
+			cli_die(name, "out of memory for the prompt");
+		memcpy(prompt->v, d.ids, d.n * sizeof *d.ids);
+		prompt->n = d.n;
+		break;
+	case SRC_START_TOKEN:
+	case SRC_NONE:
+		if (o->start_token >= c->V)
+			cli_usage_error("invalid value '%llu' for --start-token: the %s has %u tokens",
+					(unsigned long long)o->start_token, c->tk ? "tokenizer" : "model", c->V);
+		if (mg_ids_reserve(prompt, 1))
+			cli_die(NULL, "out of memory");
+		prompt->v[prompt->n++] = (uint32_t)o->start_token;
+		*echo = o->src == SRC_START_TOKEN;
+		break;
+	case SRC_START_DATA: {
+		uint64_t n_rec;
+		read_stream(o->src_arg, &d, &name);
+		adopt_stream_tokenizer(c, &d, name);
+		n_rec = d.h.layout == MG_LAYOUT_STREAM ? d.n > 0 : d.n_records;
+		if (!n_rec)
+			cli_die(name, "no records to take first tokens from");
+		*counts = calloc(c->V, sizeof **counts);
+		if (!*counts)
+			cli_die(name, "out of memory");
+		for (uint64_t r = 0; r < n_rec; r++) {
+			uint32_t t = d.ids[d.h.layout == MG_LAYOUT_STREAM ? 0 : d.start[r]];
+			if (t >= c->V)
+				cli_die(name, "record %llu starts with token %u, not below the %s %u", (unsigned long long)r, t,
+					c->tk ? "tokenizer's vocabulary size" : "model's vocab_size", c->V);
+			(*counts)[t]++;
+		}
+		break;
+	}
+	}
+	if (o->src == SRC_TEXT || o->src == SRC_TEXT_FILE || o->src == SRC_TOKENS) {
+		if (!prompt->n)
+			cli_die(name, "the prompt is empty");
+		if (prompt->n > PROMPT_TOKENS_MAX)
+			cli_die(name, "the prompt has %zu tokens, over the limit of %u", prompt->n, PROMPT_TOKENS_MAX);
+		if (prompt->n > c->cfg.block_size && !o->quiet)
+			cli_warn(name, "warning: the prompt has %zu tokens; the model sees the last %u (block_size)",
+				 prompt->n, c->cfg.block_size);
+	}
+	/* d owns the tokenizer that c->tk may point to: keep it for the run */
+	if (c->tk == &d.tk) {
+		free(d.ids), free(d.mask), free(d.start);
+		d.ids = NULL, d.mask = NULL, d.start = NULL;
+		c->kept = d;
+		c->tk = &c->kept.tk;
+	} else {
+		mg_tokdata_free(&d);
+	}
+}
+
+/* ------------------------------------------------------------------ model */
+
+static void load_model(ctx *c)
+{
+	const opts *o = c->o;
+	FILE *f = cli_open_in(o->ckpt, &c->ckpt_name);
+	mg_err e;
+
+	if (mg_ckpt_read(f, &c->ck, &e))
+		cli_die_err(c->ckpt_name, &e);
+	cli_close_in(f, c->ckpt_name);
+	if (mg_gpt_load(&c->g, &c->ck, &e))
+		cli_die_err(c->ckpt_name, &e);
+	for (size_t i = 0; i < c->ck.n_tensors; i++) /* the model has its own copy */
+		free(c->ck.t[i].data), c->ck.t[i].data = NULL;
+	c->cfg = *mg_gpt_config_of(c->g);
+	if (o->slide > c->cfg.block_size)
+		cli_usage_error("invalid value '%llu' for --slide: the model's block_size is %u",
+				(unsigned long long)o->slide, c->cfg.block_size);
+	c->tk = c->ck.has_tokenizer ? &c->ck.tk : NULL;
+	c->tk_from = c->ckpt_name;
+	c->V = c->tk ? c->tk->vocab_size : c->cfg.vocab_size;
+}
+
+/* The engine for n sequences at a time (at least 1), and the sampler; the
+ * model is then freed (the engine has its own copy of the weights). */
+static void start_engine(ctx *c, uint64_t n)
+{
+	const opts *o = c->o;
+	mg_err e;
+
+	c->n_seq = (uint32_t)(n < o->batch ? (n ? n : 1) : o->batch);
+	if (mg_infer_init(&c->inf, c->g, c->n_seq, (uint32_t)o->slide, &e))
+		cli_die(c->ckpt_name, "%s", e.msg);
+	mg_gpt_free(c->g);
+	c->g = NULL;
+	if (mg_sampler_init(&c->smp, c->V, &o->so, &e))
+		cli_usage_error("%s", e.msg);
+	if (o->verbose)
+		fprintf(stderr, "%s: %s: %u layers, %u heads, embd %u, block %u, vocab %u, %s%s%s; %u sequences, "
+				"%.1f MiB, %d threads%s\n",
+			cli_prog(), c->ckpt_name, c->cfg.n_layer, c->cfg.n_head, c->cfg.n_embd, c->cfg.block_size,
+			c->cfg.vocab_size, mg_gpt_attention_name(c->cfg.attention), c->cfg.time_shift ? ", time-shift" : "",
+			c->cfg.pos_emb ? "" : ", no positional embedding", c->n_seq,
+			(double)mg_infer_bytes(c->inf) / 1048576.0, mg_threads_get(), c->auto_threads ? " (or 1, by timing)" : "");
+}
+
+/* ------------------------------------------------------------- generation */
+
+/* Evaluates what the sequences were given; with -j 0, times it for the
+ * thread chooser (the engine's results do not depend on the count). */
+static void run_model(ctx *c)
+{
+	mg_infer_stats a, b;
+	double t = now();
+	mg_err e;
+
+	mg_infer_stats_get(c->inf, &a);
+	if (mg_infer_run(c->inf, &e))
+		cli_die(c->ckpt_name, "%s", e.msg);
+	if (c->auto_threads) {
+		mg_infer_stats_get(c->inf, &b);
+		mg_autothreads_after(&c->at, now() - t, b.rows - a.rows);
+	}
+}
+
+/* Runs sequences 0..n-1 of the engine, whose prompts are appended, for
+ * steps[i] new tokens each, into gen[i] (gen[0] may be NULL when on_token
+ * takes them); sequence i draws from rng[i]. With counts, the first token
+ * is drawn from them instead of the model. Tokens of sequence 0 go to
+ * on_token as they come. */
+static void generate(ctx *c, uint32_t n, const uint64_t *steps, mg_rng *rng, uint32_t **gen, const uint64_t *counts,
+		     void (*on_token)(ctx *, uint32_t))
+{
+	uint64_t most = 0;
+	mg_err e;
+
+	for (uint32_t i = 0; i < n; i++)
+		most = steps[i] > most ? steps[i] : most;
+	for (uint64_t t = 0; t < most; t++) {
+		if (!(t == 0 && counts))
+			run_model(c);
+		for (uint32_t i = 0; i < n; i++) {
+			uint32_t id;
+			if (t >= steps[i])
+				continue;
+			id = t == 0 && counts ? mg_sample_counts(counts, c->V, &rng[i])
+					      : mg_sampler_pick(c->smp, mg_infer_logits(c->inf, i), c->V, &rng[i]);
+			if (gen[i])
+				gen[i][t] = id;
+			c->generated++;
+			if (t + 1 < steps[i] && mg_infer_append(c->inf, i, &id, 1, &e))
+				cli_die(NULL, "%s", e.msg);
+			if (i == 0 && on_token)
+				on_token(c, id);
+		}
+	}
+}
+
+static void put_text(ctx *c, const uint32_t *ids, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t len;
+		const uint8_t *p = mg_tokenizer_token(c->tk, ids[i], &len);
+		fwrite(p, 1, len, c->out.f);
+	}
+}
+
+static void stream_token(ctx *c, uint32_t id)
+{
+	put_text(c, &id, 1);
+	if (c->stream_text)
+		fflush(c->out.f);
+}
+
+static void put_record(ctx *c, const uint32_t *prompt, size_t np, const uint32_t *gen, size_t ng)
+{
+	static const uint8_t zeros[4096], ones[4096] = { [0 ... 4095] = 1 };
+	mg_err e;
+
+	if (mg_tokw_record(c->tw, &e))
+		cli_die_err(c->out.name, &e);
+	for (size_t k = 0; k < np; k += 4096)
+		if (mg_tokw_put(c->tw, prompt + k, zeros, np - k < 4096 ? np - k : 4096, &e))
+			cli_die_err(c->out.name, &e);
+	for (size_t k = 0; k < ng; k += 4096)
+		if (mg_tokw_put(c->tw, gen + k, ones, ng - k < 4096 ? ng - k : 4096, &e))
+			cli_die_err(c->out.name, &e);
+}
+
+static void open_tokens(ctx *c, uint32_t record_len)
+{
+	mg_tokhdr h = mg_tokhdr_make(c->V, MG_LAYOUT_EXAMPLES, 1, record_len);
+	mg_err e;
+
+	cli_out_open(&c->out, c->o->out, 1, c->o->force);
+	if (mg_tokw_open(&c->tw, c->out.f, &h, c->tk, 6, &e))
+		cli_die_err(c->out.name, &e);
+}
+
+static void close_output(ctx *c)
+{
+	mg_err e;
+
+	if (c->tw && mg_tokw_close(c->tw, &e))
+		cli_die_err(c->out.name, &e);
+	c->tw = NULL;
+	cli_out_commit(&c->out);
+}
+
+static void sample_mode(ctx *c)
+{
+	const opts *o = c->o;
+	uint64_t max_new = o->max_new == UINT64_MAX ? 500 : o->max_new, *counts, *steps;
+	mg_ids prompt = { 0 };
+	uint32_t **gen;
+	mg_rng *rng;
+	int echo;
+	mg_err e;
+
+	if (o->src == SRC_START_DATA && !max_new)
+		cli_usage_error("--start-data needs --max-new-tokens of at least 1");
+	make_prompt(c, &prompt, &counts, &echo);
+	start_engine(c, o->samples);
+	if (!o->tokens) {
+		if (!c->tk)
+			cli_die(c->ckpt_name, "the checkpoint has no tokenizer to turn tokens into text (use --tokens)");
+		if (c->tk->kind == MG_TOKENIZER_PALETTE)
+			cli_die(c->tk_from, "the tokenizer is a palette: images are not text (use --tokens)");
+		cli_out_open(&c->out, o->out, 0, o->force);
+		c->stream_text = !o->out && isatty(STDOUT_FILENO);
+	} else {
+		uint64_t len = prompt.n + max_new;
+		open_tokens(c, len <= UINT32_MAX ? (uint32_t)len : 0);
+	}
+	gen = xmalloc(c->n_seq * sizeof *gen, "the samples");
+	for (uint32_t i = 0; i < c->n_seq; i++) /* text streams the first sample of a batch */
+		gen[i] = i || o->tokens ? xmalloc(max_new * sizeof **gen, "the samples") : NULL;
+	rng = xmalloc(c->n_seq * sizeof *rng, "the samples");
+	steps = xmalloc(c->n_seq * sizeof *steps, "the samples");
+	c->t_start = now();
+	for (uint64_t first = 0; first < o->samples; first += c->n_seq) {
+		uint32_t n = (uint32_t)(o->samples - first < c->n_seq ? o->samples - first : c->n_seq);
+		for (uint32_t i = 0; i < n; i++) {
+			mg_infer_reset(c->inf, i);
+			if (mg_infer_append(c->inf, i, prompt.v, prompt.n, &e))
+				cli_die(NULL, "%s", e.msg);
+			rng_for(&rng[i], o->seed, first + i);
+			steps[i] = max_new;
+		}
+		if (o->tokens) {
+			generate(c, n, steps, rng, gen, counts, NULL);
+			for (uint32_t i = 0; i < n; i++)
+				put_record(c, prompt.v, prompt.n, gen[i], max_new);
+			continue;
+		}
+		/* text: the first sample of the batch as it comes, then the others */
+		if (first)
+			fputs(SEPARATOR, c->out.f);
+		if (echo)
+			put_text(c, prompt.v, prompt.n);
+		if (c->stream_text)
+			fflush(c->out.f);
+		generate(c, n, steps, rng, gen, counts, stream_token);
+		fputc('\n', c->out.f);
+		for (uint32_t i = 1; i < n; i++) {
+			fputs(SEPARATOR, c->out.f);
+			if (echo)
+				put_text(c, prompt.v, prompt.n);
+			put_text(c, gen[i], max_new);
+			fputc('\n', c->out.f);
+		}
+		if (c->stream_text)
+			fflush(c->out.f);
+	}
+	close_output(c);
+	for (uint32_t i = 0; i < c->n_seq; i++)
+		free(gen[i]);
+	free(gen), free(rng), free(steps), free(counts);
+	mg_ids_free(&prompt);
+}
+
+/* New tokens for a prompt of n tokens: --max-new-tokens, or enough to fill
+ * the block (the last one predicted from block_size tokens), at least 1. */
+static uint64_t completion_len(const ctx *c, uint64_t n)
+{
+	if (c->o->max_new != UINT64_MAX)
+		return c->o->max_new;
+	return n < c->cfg.block_size ? c->cfg.block_size + 1 - n : 1;
+}
+
+static void complete_mode(ctx *c)
+{
+	const opts *o = c->o;
+	const char *name;
+	mg_tokdata d;
+	uint64_t n_rec, *steps, most = 0, *start, long_prompts = 0;
+	uint32_t **gen, record_len = 0;
+	mg_rng *rng;
+	mg_err e;
+
+	read_stream(o->complete, &d, &name);
+	adopt_stream_tokenizer(c, &d, name);
+	check_ids(c, name, d.ids, d.n, "");
+	n_rec = d.h.layout == MG_LAYOUT_STREAM ? d.n > 0 : d.n_records;
+	start = d.start;
+	if (d.h.layout == MG_LAYOUT_STREAM) {
+		static uint64_t whole[2];
+		whole[1] = d.n;
+		start = whole;
+	}
+	for (uint64_t r = 0; r < n_rec; r++) {
+		uint64_t len = start[r + 1] - start[r], k = completion_len(c, len);
+		most = k > most ? k : most;
+		if (r == 0 && len + k <= UINT32_MAX)
+			record_len = (uint32_t)(len + k);
+		else if (len + k != record_len)
+			record_len = 0;
+		long_prompts += len > c->cfg.block_size;
+	}
+	if (long_prompts && !o->quiet)
+		cli_warn(name, "warning: %llu prompts have more than %u tokens (block_size); the model sees their last %u",
+			 (unsigned long long)long_prompts, c->cfg.block_size, c->cfg.block_size);
+	start_engine(c, n_rec);
+	open_tokens(c, record_len);
+	gen = xmalloc(c->n_seq * sizeof *gen, "the completions");
+	for (uint32_t i = 0; i < c->n_seq; i++)
+		gen[i] = xmalloc(most * sizeof **gen, "the completions");
+	rng = xmalloc(c->n_seq * sizeof *rng, "the completions");
+	steps = xmalloc(c->n_seq * sizeof *steps, "the completions");
+	c->t_start = now();
+	for (uint64_t first = 0; first < n_rec; first += c->n_seq) {
+		uint32_t n = (uint32_t)(n_rec - first < c->n_seq ? n_rec - first : c->n_seq);
+		for (uint32_t i = 0; i < n; i++) {
+			uint64_t r = first + i, len = start[r + 1] - start[r];
+			mg_infer_reset(c->inf, i);
+			if (mg_infer_append(c->inf, i, d.ids + start[r], len, &e))
+				cli_die(NULL, "%s", e.msg);
+			rng_for(&rng[i], o->seed, r);
+			steps[i] = completion_len(c, len);
+		}
+		generate(c, n, steps, rng, gen, NULL, NULL);
+		for (uint32_t i = 0; i < n; i++) {
+			uint64_t r = first + i;
+			put_record(c, d.ids + start[r], start[r + 1] - start[r], gen[i], steps[i]);
+		}
+	}
+	close_output(c);
+	for (uint32_t i = 0; i < c->n_seq; i++)
+		free(gen[i]);
+	free(gen), free(rng), free(steps);
+	if (c->tk == &d.tk) /* the output is written: the tokenizer is no longer needed */
+		c->tk = NULL;
+	mg_tokdata_free(&d);
+}
+
+/* ------------------------------------------------------------------- main */
+
+static void set_src(opts *o, int src, const char *arg)
+{
+	if (o->src != SRC_NONE)
+		cli_usage_error("give at most one of --prompt, --prompt-file, --prompt-tokens, --start-token, "
+				"--start-data");
+	o->src = src;
+	o->src_arg = arg;
+}
+
+static int is_stdin(const char *path) { return !path || !strcmp(path, "-"); }
+
+int main(int argc, char **argv)
+{
+	opts o = { 0 };
+	ctx c;
+	int ch;
+
+	memset(&c, 0, sizeof c);
+	o.max_new = UINT64_MAX;
+	o.samples = 1;
+	o.seed = 1337;
+	o.slide = 1;
+	o.batch = 64;
+	mg_sample_opts_default(&o.so);
+	cli_threads_policy(argv);
+	cli_init("gpt-sample", usage);
+	while ((ch = getopt_long(argc, argv, ":s:j:o:fqvhV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case OPT_PROMPT:
+			set_src(&o, SRC_TEXT, optarg);
+			if (!*optarg)
+				cli_usage_error("invalid value '' for --prompt: the prompt is empty");
+			break;
+		case OPT_PROMPT_FILE: set_src(&o, SRC_TEXT_FILE, optarg); break;
+		case OPT_PROMPT_TOKENS: set_src(&o, SRC_TOKENS, optarg); break;
+		case OPT_START_TOKEN:
+			set_src(&o, SRC_START_TOKEN, optarg);
+			o.start_token = cli_parse_u64("--start-token", optarg, 0, MG_VOCAB_MAX - 1);
+			break;
+		case OPT_START_DATA: set_src(&o, SRC_START_DATA, optarg); break;
+		case OPT_MAX_NEW: o.max_new = cli_parse_u64("--max-new-tokens", optarg, 0, 1000000000); break;
+		case OPT_NUM_SAMPLES: o.samples = cli_parse_u64("--num-samples", optarg, 1, 1000000000); break;
+		case OPT_TEMPERATURE: o.so.temperature = cli_parse_double("--temperature", optarg, 0.0, 1e6); break;
+		case OPT_TOP_K: o.so.top_k = (uint32_t)cli_parse_u64("--top-k", optarg, 0, UINT32_MAX); break;
+		case OPT_TOP_P:
+			o.so.top_p = cli_parse_double("--top-p", optarg, 0.0, 1.0);
+			if (o.so.top_p <= 0.0)
+				cli_usage_error("invalid value '%s' for --top-p: expected a number in (0, 1]", optarg);
+			break;
+		case OPT_GREEDY: o.so.greedy = 1; break;
+		case 's': o.seed = cli_parse_u64("--seed", optarg, 0, UINT64_MAX); break;
+		case OPT_TOKENS: o.tokens = 1; break;
+		case OPT_COMPLETE: o.complete = optarg; break;
+		case OPT_SLIDE: o.slide = cli_parse_u64("--slide", optarg, 1, MG_GPT_BLOCK_MAX); break;
+		case OPT_BATCH: o.batch = cli_parse_u64("--batch", optarg, 1, 65536); break;
+		case 'j': o.threads = cli_parse_u64("--threads", optarg, 0, 4096); break;
+		case 'o': o.out = optarg; break;
+		case 'f': o.force = 1; break;
+		case 'q': o.quiet = 1; break;
+		case 'v': o.verbose = 1; break;
+		case 'h': cli_help(options);
+		case 'V': cli_version();
+		default: cli_bad_option(ch, argv);
+		}
+	}
+	if (argc - optind > 1)
+		cli_usage_error("unexpected operand '%s'", argv[optind + 1]);
+	o.ckpt = optind < argc ? argv[optind] : NULL;
+	if (o.complete) {
+		if (o.src != SRC_NONE)
+			cli_usage_error("--complete takes its prompts from its file: no --prompt, --prompt-file, "
+					"--prompt-tokens, --start-token or --start-data");
+		if (o.samples != 1)
+			cli_usage_error("--complete writes one completion per prompt: no --num-samples");
+		o.tokens = 1;
+	}
+	{
+		const char *side = o.complete ? o.complete
+				   : o.src == SRC_TEXT_FILE || o.src == SRC_TOKENS || o.src == SRC_START_DATA ? o.src_arg
+																     : NULL;
+		if (side && is_stdin(side) && is_stdin(o.ckpt))
+			cli_usage_error("the checkpoint and the %s cannot both come from standard input",
+					o.complete ? "prompts" : "prompt");
+	}
+	c.o = &o;
+	c.auto_threads = !o.threads && mg_threads_available() > 1;
+	if (c.auto_threads) /* all threads, unless timing shows one is faster */
+		mg_autothreads_init(&c.at, mg_threads_available());
+	else
+		mg_threads_set((int)o.threads);
+	load_model(&c);
+	if (o.complete)
+		complete_mode(&c);
+	else
+		sample_mode(&c);
+	if (o.verbose) {
+		mg_infer_stats st;
+		double t = now() - c.t_start;
+		mg_infer_stats_get(c.inf, &st);
+		fprintf(stderr, "%s: %llu tokens in %.3f s: %.1f tokens/s; %llu positions evaluated, %llu windows "
+				"recomputed; %d threads at the end\n",
+			cli_prog(), (unsigned long long)c.generated, t, t > 0 ? (double)c.generated / t : 0.0,
+			(unsigned long long)st.rows, (unsigned long long)st.recomputes, mg_threads_get());
+	}
+	mg_sampler_free(c.smp);
+	mg_infer_free(c.inf);
+	mg_ckpt_free(&c.ck);
+	mg_tokdata_free(&c.kept);
+	return CLI_EXIT_OK;
+}

@@ -1,0 +1,727 @@
+#!/usr/bin/env bats
+# gpt-train: the pipeline, learning, exact resumption (after a finished run,
+# Ctrl-C and kill -9), the data order and schedule, the guards and every
+# error path (man/gpt-train.1).
+load helpers
+
+# Shared inputs, made once: a character tokenizer of tiny Shakespeare, its
+# first 20,000 characters as a stream, tiny models, 1-digit addition.
+setup_file() {
+	cd "$BATS_FILE_TMPDIR" || exit 1
+	export PATH="$ROOT/bin:$PATH"
+	bpe-train -q --chars -o chars.tkz "$ROOT/examples/data/tinyshakespeare.txt"
+	head -c 20000 "$ROOT/examples/data/tinyshakespeare.txt" > small.txt
+	bpe-encode -q -m chars.tkz -o text.tok small.txt
+	bpe-encode -q -m chars.tkz -o all.tok "$ROOT/examples/data/tinyshakespeare.txt"
+	gpt-init -q --layers 1 --heads 2 --embd 16 --block 16 --dropout 0 --data text.tok -o tiny.ckpt
+	gpt-init -q --layers 1 --heads 2 --embd 16 --block 16 --dropout 0.1 --data text.tok -o drop.ckpt
+	gpt-init -q --layers 2 --heads 4 --embd 32 --block 32 --dropout 0 --data text.tok -o small.ckpt
+	adder-gen -q --digits 1 -o add1.tok
+	adder-gen -q --digits 1 --split test -o add1t.tok
+	gpt-init -q --layers 2 --heads 4 --embd 32 --block 3 --dropout 0.1 --data add1.tok -o add1.ckpt
+}
+
+F() { echo "$BATS_FILE_TMPDIR/$1"; }
+
+# Values of a checkpoint's training state: trai FILE KEY... prints them on
+# one line ("-" for a missing key, "none" without a TRAI chunk).
+trai() {
+	/usr/bin/python3 -c '
+import sys
+sys.path.insert(0, sys.argv[1])
+import mgread
+ck = mgread.read_checkpoint(sys.argv[2])
+if ck.train is None:
+    print("none"); sys.exit(0)
+print(" ".join(str(ck.train.get(k, "-")) for k in sys.argv[3:]))
+' "$ROOT/tests/formats" "$@"
+}
+
+# A HEAD key of a checkpoint.
+head_key() {
+	/usr/bin/python3 -c '
+import sys
+sys.path.insert(0, sys.argv[1])
+import mgread
+print(mgread.read_checkpoint(sys.argv[2]).config[sys.argv[3]])
+' "$ROOT/tests/formats" "$@"
+}
+
+# poke IN OUT TENSOR VALUE: a copy of a checkpoint whose parameter TENSOR
+# holds VALUE * ((k mod 7) - 3) at element k (re-chunked from the spec with
+# the independent reader's writer helpers).
+poke() {
+	/usr/bin/python3 -c '
+import struct, sys
+sys.path.insert(0, sys.argv[1])
+import mgread
+src, dst, name, value = sys.argv[2], sys.argv[3], sys.argv[4], float(sys.argv[5])
+b = open(src, "rb").read()
+r = mgread.Reader(b)
+r.preamble("checkpoint")
+out = [b[:16]]
+while True:
+    c = r.chunk()
+    data = c.data
+    if c.type == "TENS":
+        cur = mgread.Cursor(data, "TENS")
+        role, dt, rank, _ = cur.u8(), cur.u8(), cur.u8(), cur.u8()
+        nm = cur.take(cur.u8()).decode()
+        dims = [cur.u32() for _ in range(rank)]
+        off, cnt = cur.u64(), cur.u64()
+        if nm == name and role == 0 and dt == 0:
+            data = data[:cur.p] + struct.pack(f"<{cnt}f", *[value * ((k % 7) - 3) for k in range(cnt)])
+    out.append(mgread._chunk(c.type, bytes(data), c.flags))
+    if c.type == "TAIL":
+        break
+open(dst, "wb").write(b"".join(out))
+' "$ROOT/tests/formats" "$@"
+}
+
+# trai_set IN OUT KEY VALUE: a copy whose TRAI chunk has KEY set to the
+# integer VALUE (or removed when VALUE is "-").
+trai_set() {
+	/usr/bin/python3 -c '
+import struct, sys
+sys.path.insert(0, sys.argv[1])
+import mgread
+src, dst, key, value = sys.argv[2:6]
+b = open(src, "rb").read()
+r = mgread.Reader(b)
+r.preamble("checkpoint")
+out = [b[:16]]
+while True:
+    c = r.chunk()
+    data = c.data
+    if c.type == "TRAI":
+        kv = mgread._kv(data, "TRAI")
+        if value == "-":
+            del kv[key]
+        else:
+            kv[key] = int(value)
+        p = struct.pack("<I", len(kv))
+        for k, v in kv.items():
+            p += bytes([len(k)]) + k.encode()
+            if isinstance(v, int):
+                p += b"\x01" + struct.pack("<q", v)
+            elif isinstance(v, float):
+                p += b"\x02" + struct.pack("<d", v)
+            else:
+                p += b"\x03" + struct.pack("<I", len(v)) + v.encode()
+        data = p
+    out.append(mgread._chunk(c.type, bytes(data), c.flags))
+    if c.type == "TAIL":
+        break
+open(dst, "wb").write(b"".join(out))
+' "$ROOT/tests/formats" "$@"
+}
+
+# Column COL (1-based) of the log's rows, one per line.
+logcol() { awk -F'\t' -v c="$2" 'NR > 1 { print $c }' "$1"; }
+
+@test "gpt-train: --help prints the man page synopsis, --version the version" {
+	run gpt-train --help
+	assert_success
+	assert_equal "$(help_synopsis gpt-train)" "$(man_synopsis gpt-train.1)"
+	assert_output --partial "  --batch n            sequences per optimizer step (default 256)"
+	assert_output --partial "  --lr x               peak learning rate (default 6e-4)"
+	run gpt-train --version
+	assert_output "gpt-train (mygpt) 0.1.0"
+}
+
+@test "gpt-train: gpt-init | gpt-train | gpt-sample works, and the output resumes" {
+	gpt-init -q --layers 1 --heads 2 --embd 16 --block 16 --data "$(F text.tok)" |
+		gpt-train -q --data "$(F text.tok)" --iters 5 --batch 4 > out.ckpt
+	run --separate-stderr gpt-sample --max-new-tokens 20 out.ckpt
+	assert_success
+	assert_equal "${#output}" 20
+	run $MGREAD --dump out.ckpt
+	# the parameters, both AdamW moments and 22 keys of training state
+	assert_output --regexp "^checkpoint keys=13 train=22 tokenizer=chars tensors=51 elements=16944 "
+	run trai out.ckpt step tokens epoch epoch_pos batch micro_batch iters epochs order lr_schedule
+	assert_output "5 320 0 20 4 4 5 0 random cosine"
+	# defaults: the seed's hyperparameters, final_tokens the run's tokens
+	run trai out.ckpt seed lr warmup_tokens final_tokens beta1 beta2 eps weight_decay grad_clip val_split data_tokens
+	assert_output "1337 0.0006 10240 320 0.9 0.95 1e-08 0.1 1.0 0.0 20000"
+	gpt-train -q --data "$(F text.tok)" --iters 7 < out.ckpt > out2.ckpt
+	run trai out2.ckpt step tokens epoch_pos batch
+	assert_output "7 448 28 4"
+}
+
+@test "gpt-train: the loss falls on a tiny character corpus, and the log has every column" {
+	run --separate-stderr gpt-train --data "$(F text.tok)" --val-split 0.1 --iters 150 --batch 16 --lr 3e-3 \
+		--warmup-tokens 0 --eval-every 50 --log-every 25 --log log.tsv -o out.ckpt "$(F small.ckpt)"
+	assert_success
+	assert_equal "$(head -1 log.tsv)" "$(printf 'step\ttokens\ttrain_loss\tval_loss\tlr\tgrad_norm\ttokens_per_s')"
+	assert_equal "$(logcol log.tsv 1 | tr '\n' ' ')" "25 50 75 100 125 150 "
+	# 546 windows an epoch: 34 steps of 16 and one of 2 (64 targets)
+	assert_equal "$(logcol log.tsv 2 | tr '\n' ' ')" "12800 25152 37504 50304 62656 75008 "
+	assert_equal "$(logcol log.tsv 4 | tr '\n' ' ' | sed 's/[0-9.]*[0-9]/V/g')" "nan V nan V nan V "
+	awk -F'\t' 'NR > 1 && NF != 7 { exit 1 }' log.tsv
+	# from about ln(65) = 4.17 to well under 3 nats
+	first=$(logcol log.tsv 3 | head -1)
+	last=$(logcol log.tsv 3 | tail -1)
+	val=$(logcol log.tsv 4 | tail -1)
+	awk -v f="$first" -v l="$last" -v v="$val" 'BEGIN { exit !(f > 3.3 && l < 2.7 && v < 2.8 && v > 1.5) }'
+	assert_equal "$(trai out.ckpt best_step)" 150
+	awk -v a="$(trai out.ckpt best_val_loss)" -v b="$val" 'BEGIN { exit !(a - b < 1e-6 && b - a < 1e-6) }'
+	[[ "$stderr" == *"gpt-train: step 150 (epoch 5): val loss "*" (best)"* ]]
+	[[ "$stderr" == *"gpt-train: training part: $(F text.tok): 18,000 tokens (stream); 546 windows per epoch in random order: 35 steps of 16"* ]]
+	[[ "$stderr" == *"gpt-train: validation split (last 0.1): $(F text.tok): 2,000 tokens (stream); 62 windows"* ]]
+}
+
+@test "gpt-train: an epoch is the seed's: tiny Shakespeare at block 128 and batch 256 is 34 steps, the last partial" {
+	gpt-init -q --layers 1 --heads 1 --embd 8 --block 128 --data "$(F all.tok)" -o b128.ckpt
+	run --separate-stderr gpt-train --data "$(F all.tok)" --iters 1 --micro-batch 32 -o out.ckpt b128.ckpt
+	assert_success
+	[[ "$stderr" == *"$(F all.tok): 1,115,394 tokens (stream); 8,647 windows per epoch in random order: 34 steps of 256"* ]]
+	# 25 windows at batch 8: steps of 8, 8, 8 and 1 sequences, then epoch 2
+	head -c 415 "$(F small.txt)" > w.txt
+	bpe-encode -q -m "$(F chars.tkz)" -o w.tok w.txt
+	gpt-train -q --data w.tok --epochs 1 --batch 8 -o e1.ckpt "$(F tiny.ckpt)"
+	assert_equal "$(trai e1.ckpt step epoch epoch_pos tokens)" "4 1 0 400"
+	gpt-train -q --data w.tok --iters 6 --batch 8 -o e2.ckpt "$(F tiny.ckpt)"
+	assert_equal "$(trai e2.ckpt step epoch epoch_pos tokens)" "6 1 16 656"
+	# sequential: floor((415 - 1) / 16) = 25 windows, every target once
+	gpt-train -q --data w.tok --epochs 2 --batch 10 --order sequential -o s.ckpt "$(F tiny.ckpt)"
+	assert_equal "$(trai s.ckpt step epoch epoch_pos tokens order)" "6 2 0 800 sequential"
+	# examples: one record per sequence, the loss on the answers only
+	gpt-train -q --data "$(F add1.tok)" --epochs 2 --batch 32 -o a.ckpt "$(F add1.ckpt)"
+	assert_equal "$(trai a.ckpt step epoch epoch_pos tokens)" "6 2 0 320"
+}
+
+@test "gpt-train: the learning rate follows warmup and cosine to 10% in tokens, or stays constant" {
+	gpt-train -q --data "$(F text.tok)" --iters 24 --batch 2 --warmup-tokens 128 --final-tokens 768 \
+		--log-every 1 --log log.tsv -o out.ckpt "$(F tiny.ckpt)"
+	# 32 targets a step: warmup over 4 steps, cosine from 128 to 768 tokens,
+	# 10% from p = 0.795 on (step 20.2) and after final_tokens
+	run logcol log.tsv 5
+	assert_line --index 0 "1.500000e-04"
+	assert_line --index 3 "6.000000e-04"
+	assert_line --index 13 "3.000000e-04"
+	assert_line --index 20 "6.000000e-05"
+	assert_line --index 23 "6.000000e-05"
+	assert_equal "$(logcol log.tsv 5 | tr '\n' ' ')" "$(/usr/bin/python3 -c '
+import math
+for s in range(1, 25):
+    t = 32 * s
+    m = t / 128 if t < 128 else max(0.1, 0.5 * (1 + math.cos(math.pi * min(1, (t - 128) / 640))))
+    print("%.6e" % (6e-4 * m), end=" ")')"
+	gpt-train -q --data "$(F text.tok)" --iters 5 --batch 2 --lr 1e-3 --lr-schedule constant --log-every 1 \
+		--log c.tsv -o c.ckpt "$(F tiny.ckpt)"
+	assert_equal "$(logcol c.tsv 5 | sort -u)" "1.000000e-03"
+	assert_equal "$(trai c.ckpt lr_schedule lr)" "constant 0.001"
+}
+
+@test "gpt-train: resuming is exact: 10 steps, then 10 more, is byte-identical to 20 steps" {
+	gpt-train -q --data "$(F text.tok)" --iters 20 --batch 4 --final-tokens 1280 -o full.ckpt "$(F tiny.ckpt)"
+	gpt-train -q --data "$(F text.tok)" --iters 10 --batch 4 --final-tokens 1280 -o half.ckpt "$(F tiny.ckpt)"
+	gpt-train -q --data "$(F text.tok)" --iters 20 -o resumed.ckpt half.ckpt
+	cmp full.ckpt resumed.ckpt
+	# also with dropout, micro-batches, the examples layout and an epoch boundary
+	gpt-train -q --data "$(F add1.tok)" --epochs 3 --batch 16 --micro-batch 5 --final-tokens 480 -o f.ckpt \
+		"$(F add1.ckpt)"
+	gpt-train -q --data "$(F add1.tok)" --iters 7 --batch 16 --micro-batch 5 --final-tokens 480 -o h.ckpt \
+		"$(F add1.ckpt)"
+	gpt-train -q --data "$(F add1.tok)" --epochs 3 -o r.ckpt h.ckpt
+	cmp f.ckpt r.ckpt
+	# and with a 2-thread run resumed in 2 threads
+	gpt-train -q -j 2 --data "$(F text.tok)" --iters 12 --batch 8 --final-tokens 1536 -o t2.ckpt "$(F drop.ckpt)"
+	gpt-train -q -j 2 --data "$(F text.tok)" --iters 5 --batch 8 --final-tokens 1536 -o t1.ckpt "$(F drop.ckpt)"
+	gpt-train -q -j 2 --data "$(F text.tok)" --iters 12 -o t12.ckpt t1.ckpt
+	cmp t2.ckpt t12.ckpt
+}
+
+@test "gpt-train: the same inputs give the same bytes; nothing run-dependent is stored" {
+	gpt-train -q --data "$(F text.tok)" --iters 6 --batch 4 -o a.ckpt "$(F drop.ckpt)"
+	mkdir sub
+	gpt-train -q --data "$(F text.tok)" --iters 6 --batch 4 --log l.tsv --log-every 2 -o sub/b.ckpt < "$(F drop.ckpt)"
+	cmp a.ckpt sub/b.ckpt
+	gpt-train -q --data "$(F text.tok)" --iters 6 --batch 4 -s 7 -o c.ckpt "$(F drop.ckpt)"
+	run cmp -s a.ckpt c.ckpt
+	assert_failure
+	# a finished run resumed writes the same checkpoint
+	run --separate-stderr gpt-train --data "$(F text.tok)" -o again.ckpt a.ckpt
+	assert_success
+	[[ "$stderr" == *"gpt-train: the run is complete at step 6: nothing to train"* ]]
+	cmp a.ckpt again.ckpt
+}
+
+@test "gpt-train: micro-batches accumulate the batch's gradient exactly (up to rounding)" {
+	gpt-train -q --data "$(F add1.tok)" --iters 3 --batch 32 --dropout 0 --log-every 1 --log whole.tsv \
+		-o w.ckpt "$(F add1.ckpt)"
+	gpt-train -q --data "$(F add1.tok)" --iters 3 --batch 32 --dropout 0 --micro-batch 7 --log-every 1 \
+		--log parts.tsv -o p.ckpt "$(F add1.ckpt)"
+	# step 1: the same loss and gradient norm; later steps differ by rounding only
+	paste whole.tsv parts.tsv | awk -F'\t' 'NR > 1 {
+		for (c = 3; c <= 6; c++) if (c != 4) {
+			d = $c - $(c + 7); if (d < 0) d = -d
+			if (d > 2e-5 * ($c < 0 ? -$c : $c) + 1e-6) { print "step " $1 " column " c ": " $c " vs " $(c + 7); exit 1 }
+		}
+	}'
+	assert_equal "$(trai p.ckpt micro_batch)" 7
+}
+
+@test "gpt-train: step by step as PyTorch (minGPT's trainer): losses, gradient norms, rates, micro-batches" {
+	# records of different lengths, masks, micro-batches, clipping and the
+	# schedule, in sequential order so that PyTorch can rebuild the batches
+	printf '1 2 (3) 4 5\n(6) 7 8\n1 (1) 2 2 3 3 4\n9 8 7 6\n5 (4) (3) 2 1 0 1\n2 3\n4 4 4 4 4 4 4 4\n0 9 0 9 0\n' |
+		$MGREAD --write-ids 10 examples > rec.tok
+	gpt-init -q --layers 2 --heads 2 --embd 16 --block 8 --vocab 10 --dropout 0 -s 5 -o r.ckpt
+	gpt-train -q -j 1 --data rec.tok --order sequential --epochs 3 --batch 3 --micro-batch 2 --lr 1e-2 \
+		--warmup-tokens 20 --grad-clip 0.5 --log-every 1 --log log.tsv -o out.ckpt r.ckpt
+	run /usr/bin/python3 - "$ROOT" rec.tok r.ckpt log.tsv out.ckpt <<'EOF'
+import math, sys
+root = sys.argv[1]
+sys.path.insert(0, root + "/tests/formats"); sys.path.insert(0, root + "/tests/model")
+import mgread, torch, torch_ref
+torch.set_num_threads(1)
+rec = mgread.read_tokens(sys.argv[2])
+records = [(list(i), list(m) if m else [1] * len(i)) for i, m in rec.records()]
+ck = mgread.read_checkpoint(sys.argv[3])
+cfg = ck.config
+P = {n: torch_ref.as_tensor(t).requires_grad_(True) for (n, role), t in ck.tensors.items() if role == "param"}
+names = list(P)
+opt = torch.optim.AdamW(
+    [{"params": [P[n] for n in names if torch_ref.decays(n)], "weight_decay": 0.1},
+     {"params": [P[n] for n in names if not torch_ref.decays(n)], "weight_decay": 0.0}],
+    lr=1e-2, betas=(0.9, 0.95), eps=1e-8)
+rows = [l.split("\t") for l in open(sys.argv[4]).read().split("\n")[1:] if l]
+tokens, bad, k = 0, 0, 0
+final = sum(sum(m[1:]) for _, m in records) * 3
+for epoch in range(3):
+    for a in range(0, len(records), 3):
+        batch = records[a:a + 3]
+        count = sum(sum(m[1:]) for _, m in batch)
+        opt.zero_grad()
+        total = 0.0
+        for b in range(0, len(batch), 2):
+            part = batch[b:b + 2]
+            T = max(len(i) for i, _ in part) - 1
+            ids = torch.zeros(len(part), T, dtype=torch.long); tg = torch.zeros_like(ids); mk = torch.zeros_like(ids)
+            for r, (i, m) in enumerate(part):
+                n = len(i) - 1
+                ids[r, :n] = torch.tensor(i[:-1]); tg[r, :n] = torch.tensor(i[1:]); mk[r, :n] = torch.tensor(m[1:])
+            _, loss = torch_ref.forward(cfg, P, ids, tg, mk, None)
+            c = int(mk.sum())
+            (loss * c / count).backward()
+            total += loss.item() * c
+        norm = torch.nn.utils.clip_grad_norm_([P[n] for n in names], 0.5).item()
+        tokens += count
+        if tokens < 20:
+            lr = 1e-2 * tokens / 20
+        else:
+            p = (tokens - 20) / max(1, final - 20)
+            lr = 1e-2 * (0.1 if p >= 1 else max(0.1, 0.5 * (1 + math.cos(math.pi * p))))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        opt.step()
+        row = rows[k]; k += 1
+        got = (float(row[2]), float(row[4]), float(row[5]))
+        want = (total / count, lr, norm)
+        for name, x, y, tol in zip(("loss", "lr", "grad norm"), got, want, (1e-4, 1e-6, 1e-4)):
+            if abs(x - y) > tol * max(1.0, abs(y)):
+                print(f"step {k}: {name} {x} vs PyTorch {y}"); bad += 1
+        if int(row[1]) != tokens:
+            print(f"step {k}: tokens {row[1]} vs {tokens}"); bad += 1
+assert k == len(rows) == 9, (k, len(rows))
+out = mgread.read_checkpoint(sys.argv[5])
+worst = max((torch_ref.as_tensor(out.tensors[(n, "param")]) - P[n].detach()).abs().max().item() for n in names)
+print(f"9 steps: worst parameter difference {worst:.2e}")
+sys.exit(1 if bad or worst > 1e-4 else 0)
+EOF
+	assert_success
+	assert_output --regexp "^9 steps: worst parameter difference "
+}
+
+@test "gpt-train: Ctrl-C finishes the step, writes the checkpoint, exits 130, and resumes exactly" {
+	gpt-train -q -j 1 --data "$(F text.tok)" --iters 1000000 --batch 2 --final-tokens 100000 --log-every 1 \
+		--log int.tsv -o int.ckpt "$(F tiny.ckpt)" 2> err.txt &
+	pid=$!
+	for i in $(seq 400); do [ -e int.tsv ] && [ "$(wc -l < int.tsv)" -gt 20 ] && break; sleep 0.05; done
+	kill -INT $pid
+	st=0
+	wait $pid || st=$?
+	assert_equal "$st" 130
+	run $MGREAD --dump int.ckpt
+	assert_success
+	k=$(trai int.ckpt step)
+	[ "$k" -gt 20 ] && [ "$k" -lt 1000000 ]
+	assert_equal "$(cat err.txt)" ""
+	# the log ends at the interrupted step
+	assert_equal "$(logcol int.tsv 1 | tail -1)" "$k"
+	# resumed to k + 10 equals an uninterrupted run to k + 10
+	gpt-train -q -j 1 --data "$(F text.tok)" --iters $((k + 10)) --log-every 1 --log int.tsv -o res.ckpt int.ckpt
+	gpt-train -q -j 1 --data "$(F text.tok)" --iters $((k + 10)) --batch 2 --final-tokens 100000 -o ref.ckpt \
+		"$(F tiny.ckpt)"
+	cmp res.ckpt ref.ckpt
+	assert_equal "$(logcol int.tsv 1 | tail -2 | tr '\n' ' ')" "$((k + 9)) $((k + 10)) "
+	# SIGTERM: 143, the message without -q; an interrupted --no-optimizer run
+	# still writes what resuming needs
+	gpt-train -j 1 --data "$(F text.tok)" --iters 1000000 --batch 2 --log-every 1 --log t.tsv --no-optimizer \
+		-o t.ckpt "$(F tiny.ckpt)" 2> err.txt &
+	pid=$!
+	for i in $(seq 400); do [ -e t.tsv ] && [ "$(wc -l < t.tsv)" -gt 5 ] && break; sleep 0.05; done
+	kill -TERM $pid
+	st=0
+	wait $pid || st=$?
+	assert_equal "$st" 143
+	k=$(trai t.ckpt step)
+	grep -q "^gpt-train: SIGTERM: stopping after step $k; writing the checkpoint to t.ckpt$" err.txt
+	run $MGREAD --dump t.ckpt
+	assert_output --regexp "^checkpoint keys=13 train=22 tokenizer=chars tensors=51 "
+}
+
+@test "gpt-train: kill -9 at any moment leaves the last saved checkpoint intact and resumable" {
+	for round in 1 2 3 4 5 6; do
+		gpt-train -q -j 1 --data "$(F text.tok)" --iters 1000000 --batch 2 --save-every 1 -o run.ckpt \
+			"$(F small.ckpt)" &
+		pid=$!
+		for i in $(seq 500); do [ -e run.ckpt ] && break; sleep 0.02; done
+		sleep "0.$((RANDOM % 5))$((RANDOM % 10))"
+		kill -9 $pid
+		wait $pid || true
+		"$ROOT/build/tests/tools/mgcheck" run.ckpt
+		run $MGREAD --dump run.ckpt
+		assert_success
+		assert_output --regexp "^checkpoint keys=13 train=22 "
+		rm run.ckpt
+	done
+	# a killed file resumes
+	gpt-train -q -j 1 --data "$(F text.tok)" --iters 1000000 --batch 2 --save-every 3 -o run.ckpt "$(F small.ckpt)" &
+	pid=$!
+	for i in $(seq 500); do [ -e run.ckpt ] && break; sleep 0.02; done
+	sleep 0.2
+	kill -9 $pid
+	wait $pid || true
+	k=$(trai run.ckpt step)
+	[ $((k % 3)) -eq 0 ]
+	gpt-train -q --data "$(F text.tok)" --iters $((k + 2)) -o more.ckpt run.ckpt
+	assert_equal "$(trai more.ckpt step)" $((k + 2))
+}
+
+@test "gpt-train: -o and --best are replaced only by whole files" {
+	echo old > out.ckpt
+	gpt-train -q --data "$(F text.tok)" --iters 1000000 --batch 2 -o out.ckpt "$(F tiny.ckpt)" &
+	pid=$!
+	sleep 0.5
+	kill -9 $pid
+	wait $pid || true
+	assert_equal "$(cat out.ckpt)" old
+	# --best keeps the checkpoint of the lowest validation loss
+	gpt-train -q --data "$(F text.tok)" --val-split 0.2 --iters 40 --batch 8 --lr 1e-2 --eval-every 5 \
+		--eval-batches 2 --log-every 5 --log log.tsv --best best.ckpt -o out.ckpt "$(F tiny.ckpt)"
+	min=$(logcol log.tsv 4 | sort -g | head -1)
+	at=$(awk -F'\t' -v m="$min" 'NR > 1 && $4 == m { print $1; exit }' log.tsv)
+	assert_equal "$(trai best.ckpt step best_step)" "$at $at"
+	assert_equal "$(trai out.ckpt best_step)" "$at"
+	/usr/bin/python3 -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); sys.exit(abs(a - b) > 1e-6)" \
+		"$(trai best.ckpt best_val_loss)" "$min"
+	run ls -A
+	assert_output "$(printf 'best.ckpt\nlog.tsv\nout.ckpt')"
+}
+
+@test "gpt-train: a resumed log keeps the rows up to the checkpoint and appends" {
+	gpt-train -q --data "$(F text.tok)" --iters 6 --batch 2 --final-tokens 384 --log-every 2 --log log.tsv -o a.ckpt \
+		"$(F tiny.ckpt)"
+	gpt-train -q --data "$(F text.tok)" --iters 4 --batch 2 --final-tokens 384 -o b.ckpt "$(F tiny.ckpt)"
+	# rows 2, 4, 6 exist; resuming from step 4 drops row 6 and goes on
+	gpt-train -q --data "$(F text.tok)" --iters 8 --log-every 2 --log log.tsv -o c.ckpt b.ckpt
+	assert_equal "$(logcol log.tsv 1 | tr '\n' ' ')" "2 4 6 8 "
+	assert_equal "$(grep -c '^step' log.tsv)" 1
+	printf 'not a log\n' > other.tsv
+	run --separate-stderr gpt-train -q --data "$(F text.tok)" --iters 9 --log other.tsv -o d.ckpt c.ckpt
+	assert_failure 1
+	assert_equal "$stderr" "gpt-train: other.tsv: not a gpt-train log (the first line is not its header): not changing it"
+	assert_equal "$(cat other.tsv)" "not a log"
+}
+
+@test "gpt-train: a loss or gradient that is not finite stops with the last good state" {
+	# from a checkpoint at step 3 whose output weights are made huge
+	gpt-train -q --data "$(F text.tok)" --iters 3 --batch 4 -o s3.ckpt "$(F tiny.ckpt)"
+	poke s3.ckpt nan.ckpt lm_head.weight 1e38
+	run --separate-stderr gpt-train -q --data "$(F text.tok)" --iters 10 -o out.ckpt nan.ckpt
+	assert_failure 1
+	assert_equal "$stderr" "gpt-train: step 4: the loss is nan: stopped; out.ckpt holds the last good state (step 3)"
+	assert_equal "$(trai out.ckpt step tokens)" "3 192"
+	assert_equal "$($MGREAD --dump out.ckpt)" "$($MGREAD --dump nan.ckpt)"
+	poke s3.ckpt inf.ckpt lm_head.weight 1e37
+	run --separate-stderr gpt-train -q --data "$(F text.tok)" --iters 10 -o out2.ckpt inf.ckpt
+	assert_failure 1
+	assert_equal "$stderr" "gpt-train: step 4: the gradient norm is infinite: stopped; out2.ckpt holds the last good state (step 3)"
+	# without -o nothing goes to standard output
+	run --separate-stderr gpt-train -q --data "$(F text.tok)" --iters 10 nan.ckpt
+	assert_failure 1
+	assert_output ""
+	assert_equal "$stderr" "gpt-train: step 4: the loss is nan: stopped; nothing written (give -o to keep the last good state)"
+}
+
+@test "gpt-train: data that does not fit the model is refused before training" {
+	printf '1 2 70 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19\n' | $MGREAD --write-ids 100 stream > big.tok
+	run --separate-stderr gpt-train --data big.tok -o x.ckpt "$(F tiny.ckpt)"
+	assert_failure 1
+	assert_equal "$stderr" "gpt-train: big.tok: token 70 at position 2 is not below the model's vocab_size 65"
+	printf '1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n' | $MGREAD --write-ids 65 stream > short.tok
+	run --separate-stderr gpt-train --data short.tok -o x.ckpt "$(F tiny.ckpt)"
+	assert_failure 1
+	assert_equal "$stderr" "gpt-train: short.tok: 16 tokens, fewer than the block_size + 1 = 17 of one window"
+	printf '' | $MGREAD --write-ids 65 stream > empty.tok
+	run --separate-stderr gpt-train --data empty.tok -o x.ckpt "$(F tiny.ckpt)"
+	assert_failure 1
+	assert_equal "$stderr" "gpt-train: empty.tok: no tokens"
+	printf '1 2 3\n4 5 6 7 8\n1 2\n' | $MGREAD --write-ids 10 examples > long.tok
+	run --separate-stderr gpt-train --data long.tok -o x.ckpt "$(F add1.ckpt)"
+	assert_failure 1
+	assert_equal "$stderr" "gpt-train: long.tok: record 1 has 5 tokens, more than block_size + 1 = 4"
+	printf '1 2 3\n4\n' | $MGREAD --write-ids 10 examples > single.tok
+	run --separate-stderr gpt-train --data single.tok -o x.ckpt "$(F add1.ckpt)"
+	assert_failure 1
+	assert_equal "$stderr" "gpt-train: single.tok: record 1 has a single token: nothing to predict"
+	printf '1 (2) (3)\n(4) (5)\n' | $MGREAD --write-ids 10 examples > nomask.tok
+	run --separate-stderr gpt-train --data nomask.tok -o x.ckpt "$(F add1.ckpt)"
+	assert_failure 1
+	assert_equal "$stderr" "gpt-train: nomask.tok: no token is a target (every loss-mask bit is 0): nothing to train on"
+	run --separate-stderr gpt-train --data "$(F text.tok)" --val-split 0.00001 -o x.ckpt "$(F tiny.ckpt)"
+	assert_failure 1
+	assert_equal "$stderr" "gpt-train: $(F text.tok): a validation split of 1e-05 of 20000 tokens holds out nothing"
+	run --separate-stderr gpt-train --data "$(F text.tok)" --val-split 0.0005 -o x.ckpt "$(F tiny.ckpt)"
+	assert_failure 1
+	assert_equal "$stderr" "gpt-train: $(F text.tok): validation split (last 0.0005): 10 tokens, fewer than the block_size + 1 = 17 of one window"
+	run ls -A
+	refute_output --partial x.ckpt
+}
+
+@test "gpt-train: validation data must match the training data" {
+	printf '1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18\n' | $MGREAD --write-ids 66 stream > v66.tok
+	run --separate-stderr gpt-train --data "$(F text.tok)" --val v66.tok -o x.ckpt "$(F tiny.ckpt)"
+	assert_failure 1
+	assert_equal "$stderr" "gpt-train: v66.tok: vocabulary of 66, not the training data's 65"
+	printf '1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18\n' | $MGREAD --write-ids 65 documents > vdoc.tok
+	run --separate-stderr gpt-train --data "$(F text.tok)" --val vdoc.tok -o x.ckpt "$(F tiny.ckpt)"
+	assert_failure 1
+	assert_equal "$stderr" "gpt-train: vdoc.tok: layout documents, not the training data's stream"
+	# 65 characters, '#' for '$': same size, another tokenizer
+	{ cat "$(F small.txt)"; printf '\n !#&,-.3:;?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'"'"; } | tr '$' '#' > hash.txt
+	bpe-train -q --chars -o hash.tkz hash.txt
+	bpe-encode -q -m hash.tkz -o hash.tok hash.txt
+	run --separate-stderr gpt-train --data "$(F text.tok)" --val hash.tok -o x.ckpt "$(F tiny.ckpt)"
+	assert_failure 1
+	assert_equal "$stderr" "gpt-train: hash.tok: its tokenizer is not the training data's"
+	printf 'abcdefghijklmnopqrstuvwxyz' > abc.txt
+	bpe-train -q --chars -o abc.tkz abc.txt
+	bpe-encode -q -m abc.tkz -o abc.tok abc.txt
+	gpt-init -q --layers 1 --heads 1 --embd 8 --block 8 --vocab 65 -o v.ckpt
+	run --separate-stderr gpt-train --data "$(F text.tok)" --val abc.tok -o x.ckpt v.ckpt
+	assert_failure 1
+	assert_equal "$stderr" "gpt-train: abc.tok: vocabulary of 26, not the training data's 65"
+	gpt-init -q --layers 1 --heads 1 --embd 8 --block 8 --data abc.tok -o abc.ckpt
+	run --separate-stderr gpt-train --data "$(F text.tok)" -o x.ckpt abc.ckpt
+	assert_failure 1
+	assert_equal "$stderr" "gpt-train: $(F text.tok): its tokenizer is not the checkpoint's"
+}
+
+@test "gpt-train: resuming on other data is refused; --restart starts a new run" {
+	gpt-train -q --data "$(F text.tok)" --iters 3 --batch 4 -o a.ckpt "$(F tiny.ckpt)"
+	head -c 5000 "$(F small.txt)" > other.txt
+	bpe-encode -q -m "$(F chars.tkz)" -o other.tok other.txt
+	run --separate-stderr gpt-train --data other.tok -o b.ckpt a.ckpt
+	assert_failure 1
+	assert_equal "$stderr" "gpt-train: other.tok: not the data this checkpoint was trained on (20,000 tokens then, 5,000 now, different contents; --restart starts a new run on it)"
+	run --separate-stderr gpt-train --data "$(F text.tok)" --val-split 0.5 -o b.ckpt a.ckpt
+	assert_failure 1
+	run --separate-stderr gpt-train --restart --data other.tok --iters 2 --batch 4 --lr 1e-4 -o b.ckpt a.ckpt
+	assert_success
+	assert_equal "$(trai b.ckpt step lr batch data_tokens)" "2 0.0001 4 5000"
+	# a training state from elsewhere, or without moments, is refused by name
+	trai_set a.ckpt odd.ckpt momentum 3
+	run --separate-stderr gpt-train --data "$(F text.tok)" -o b.ckpt odd.ckpt
+	assert_failure 1
+	assert_equal "$stderr" "gpt-train: odd.ckpt: training state: unknown key 'momentum' (--restart starts a new run from its parameters)"
+	trai_set a.ckpt miss.ckpt epoch_pos -
+	run --separate-stderr gpt-train --data "$(F text.tok)" -o b.ckpt miss.ckpt
+	assert_failure 1
+	assert_equal "$stderr" "gpt-train: miss.ckpt: training state: missing key 'epoch_pos' (--restart starts a new run from its parameters)"
+	trai_set a.ckpt neg.ckpt micro_batch 9
+	run --separate-stderr gpt-train --data "$(F text.tok)" -o b.ckpt neg.ckpt
+	assert_failure 1
+	assert_equal "$stderr" "gpt-train: neg.ckpt: training state: micro_batch 9 is not in 1..batch 4 (--restart starts a new run from its parameters)"
+	# --no-optimizer: a model without moments or state, which trains as a new run
+	gpt-train -q --data "$(F text.tok)" --iters 3 --batch 4 --no-optimizer -o p.ckpt "$(F tiny.ckpt)"
+	run $MGREAD --dump p.ckpt
+	assert_output --regexp "^checkpoint keys=13 train=- tokenizer=chars tensors=17 "
+	gpt-train -q --data "$(F text.tok)" --iters 1 --batch 4 -o q.ckpt p.ckpt
+	assert_equal "$(trai q.ckpt step)" 1
+}
+
+@test "gpt-train: --dropout overrides the model's rates and is recorded" {
+	gpt-train -q --data "$(F text.tok)" --iters 2 --batch 4 --dropout 0.25 -o d.ckpt "$(F tiny.ckpt)"
+	assert_equal "$(head_key d.ckpt dropout_embd) $(head_key d.ckpt dropout_attn) $(head_key d.ckpt dropout_resid)" \
+		"0.25 0.25 0.25"
+	gpt-train -q --data "$(F text.tok)" --iters 2 --batch 4 -o n.ckpt "$(F tiny.ckpt)"
+	run cmp -s d.ckpt n.ckpt
+	assert_failure
+}
+
+@test "gpt-train: corrupt and missing inputs are errors naming the file" {
+	run --separate-stderr gpt-train --data missing.tok -o x.ckpt "$(F tiny.ckpt)"
+	assert_failure 1
+	assert_equal "$stderr" "gpt-train: missing.tok: No such file or directory"
+	run --separate-stderr gpt-train --data "$(F text.tok)" -o x.ckpt missing.ckpt
+	assert_failure 1
+	assert_equal "$stderr" "gpt-train: missing.ckpt: No such file or directory"
+	run --separate-stderr gpt-train --data "$(F tiny.ckpt)" -o x.ckpt "$(F tiny.ckpt)"
+	assert_failure 1
+	assert_equal "$stderr" "gpt-train: $(F tiny.ckpt): bad magic at byte 0: not a token stream"
+	run --separate-stderr gpt-train --data "$(F text.tok)" -o x.ckpt "$(F text.tok)"
+	assert_failure 1
+	[[ "$stderr" == "gpt-train: $(F text.tok): bad magic at byte 0"* ]]
+	head -c 3000 "$(F tiny.ckpt)" > cut.ckpt
+	run --separate-stderr gpt-train --data "$(F text.tok)" -o x.ckpt cut.ckpt
+	assert_failure 1
+	[[ "$stderr" == "gpt-train: cut.ckpt: truncated "* ]]
+	run --separate-stderr gpt-train --data "$(F text.tok)" -o x.ckpt < /dev/null
+	assert_failure 1
+	[[ "$stderr" == "gpt-train: <stdin>: "* ]]
+	run ls -A
+	refute_output --partial x.ckpt
+}
+
+@test "gpt-train: bad usage exits 2 with a message" {
+	run --separate-stderr gpt-train "$(F tiny.ckpt)"
+	assert_failure 2
+	assert_equal "$stderr" "gpt-train: no training data: give --data FILE
+Try 'gpt-train --help' for more information."
+	local bad=(
+		"--iters 5 --epochs 2|--iters and --epochs exclude each other"
+		"--val a --val-split 0.1|--val and --val-split exclude each other"
+		"--save-every 5|--save-every needs -o FILE"
+		"--batch 4 --micro-batch 8|--micro-batch 8 is larger than --batch 4"
+		"--micro-batch 300|micro_batch 300 is not in 1..batch 256"
+		"--lr 0|invalid value '0' for --lr: expected a number in 0..10 above 0"
+		"--lr 20|invalid value '20' for --lr: expected a number in 0..10"
+		"--beta2 1|invalid value '1' for --beta2: expected a number in 0..1 below 1"
+		"--val-split 1|invalid value '1' for --val-split: expected a fraction below 1"
+		"--lr 0.5 --weight-decay 2|lr 0.5 times weight_decay 2 is not below 1: the decay would grow the weights"
+		"--order shuffled|invalid value 'shuffled' for --order: expected one of random, sequential"
+		"--lr-schedule linear|invalid value 'linear' for --lr-schedule: expected one of cosine, constant"
+		"--batch 0|invalid value '0' for --batch: expected an integer in 1..2147483647"
+		"--iters x|invalid value 'x' for --iters: expected an integer in 1..9223372036854775807"
+		"--dropout 1|invalid value '1' for --dropout: expected a number in 0..0.99"
+		"--bogus|unknown option '--bogus'"
+		"-Z|unknown option '-Z'"
+		"--best a.ckpt -o a.ckpt|--best and -o name the same file"
+		"--best b.ckpt|--best needs validation data (--val or --val-split)"
+		"--val - --data -|only one of the checkpoint, --data and --val can be standard input"
+		"a.ckpt|unexpected operand '$(F tiny.ckpt)'"
+	)
+	for b in "${bad[@]}"; do
+		# shellcheck disable=SC2086
+		run --separate-stderr gpt-train --data "$(F text.tok)" ${b%%|*} "$(F tiny.ckpt)"
+		assert_failure 2
+		assert_equal "${stderr%%$'\n'*}" "gpt-train: ${b#*|}"
+	done
+	run --separate-stderr gpt-train --data
+	assert_failure 2
+	assert_equal "${stderr%%$'\n'*}" "gpt-train: option '--data' needs a value"
+	run script -qec "gpt-train -q --data $(F text.tok) --iters 1 --batch 2 $(F tiny.ckpt)" /dev/null
+	assert_failure 2
+	assert_output --partial "refusing to write binary data to a terminal"
+}
+
+@test "gpt-train: write errors are reported, closed pipes end quietly" {
+	run --separate-stderr gpt-train -q --data "$(F text.tok)" --iters 2 -o /nonexistent/dir/x.ckpt "$(F tiny.ckpt)"
+	assert_failure 1
+	assert_equal "$stderr" "gpt-train: /nonexistent/dir/x.ckpt: cannot create a temporary file beside it: No such file or directory"
+	run --separate-stderr gpt-train -q --data "$(F text.tok)" --iters 2 --batch 2 --log /nonexistent/l.tsv -o x.ckpt \
+		"$(F tiny.ckpt)"
+	assert_failure 1
+	assert_equal "$stderr" "gpt-train: /nonexistent/l.tsv: cannot create a temporary file beside it: No such file or directory"
+	run --separate-stderr bash -c "gpt-train -q --data '$(F text.tok)' --iters 2 --batch 2 '$(F tiny.ckpt)' > /dev/full"
+	assert_failure 1
+	assert_equal "$stderr" "gpt-train: <stdout>: write error: No space left on device"
+	run --separate-stderr bash -c "gpt-train -q --data '$(F text.tok)' --iters 1 --batch 2 '$(F small.ckpt)' | head -c 10 > /dev/null; echo \"\${PIPESTATUS[0]}\""
+	assert_output "141"
+	assert_equal "$stderr" ""
+}
+
+@test "gpt-train: stderr reports the model, the data, the plan, progress lines and a summary; -q nothing" {
+	run --separate-stderr gpt-train -j 1 --data "$(F add1.tok)" --val "$(F add1t.tok)" --epochs 2 --batch 40 \
+		--log-every 1 -o x.ckpt "$(F add1.ckpt)"
+	assert_success
+	run echo "$stderr"
+	assert_line --index 0 --regexp "^gpt-train: model: 26,208 parameters \(2 layers, 4 heads, embd 32, block 3, vocab 10, vanilla, dropout 0.1/0.1/0.1\); memory [0-9.]+ MiB \(parameters 0.1, gradients 0.1, AdamW 0.2, activations [0-9.]+, scratch [0-9.]+\)$"
+	assert_line --index 1 "gpt-train: data: $(F add1.tok): 80 records (160 targets); 80 records per epoch in random order: 2 steps of 40"
+	assert_line --index 2 "gpt-train: validation: $(F add1t.tok): 20 records (40 targets); 20 records"
+	assert_line --index 3 "gpt-train: starting at step 0: 4 steps to step 4; lr 0.0006 cosine (warmup 10,240, final 320 tokens), batch 40, 1 thread"
+	assert_line --index 4 "gpt-train: warning: the warmup (10,240 tokens) does not end before final_tokens (320): the rate never reaches --lr"
+	assert_line --index 5 --regexp "^epoch 1 iter 0: train loss [0-9.]+\. lr 4\.687500e-06: step 1/4 \[[0-9:]+<[0-9:]+, [0-9.]+it/s, [0-9]+ tokens/s\]$"
+	assert_line --index 7 --regexp "^gpt-train: step 2 \(epoch 1\): val loss [0-9.]+ \(best\)$"
+	assert_line --index 11 --regexp "^gpt-train: step 4 \(2.00 epochs, 320 tokens\): 4 steps in [0-9:]+, [0-9]+ tokens/s; train loss [0-9.]+, val loss [0-9.]+ \(best [0-9.]+ at step [24]\)$"
+	assert_equal "${#lines[@]}" 12
+	run --separate-stderr gpt-train -q --data "$(F add1.tok)" --epochs 1 -o x.ckpt "$(F add1.ckpt)"
+	assert_equal "$stderr" ""
+}
+
+@test "gpt-train: 1-digit addition end to end: adder-gen | gpt-train | gpt-sample --complete | adder-gen --score" {
+	# all 100 problems for training and scoring: the pipeline learns them all
+	adder-gen -q --digits 1 --test 0 -o all.tok
+	adder-gen -q --digits 1 --test 100 --prompts -o prompts.tok
+	gpt-init -q --layers 2 --heads 4 --embd 64 --block 3 --dropout 0 --data all.tok |
+		gpt-train -q -j 1 --data all.tok --epochs 120 --batch 20 --lr 3e-3 --warmup-tokens 0 -o adder.ckpt
+	gpt-sample -q --complete prompts.tok --greedy adder.ckpt > done.tok
+	run --separate-stderr adder-gen --digits 1 --test 100 --score done.tok
+	assert_success
+	assert_output "exact match: 100/100 = 100.00%"
+}
+
+@test "gpt-train: --eval-only prints the loss the run reported, on all the validation data" {
+	head -c 4000 "$ROOT/examples/data/tinyshakespeare.txt" | tail -c 2000 | bpe-encode -q -m "$(F chars.tkz)" -o val.tok
+	run --separate-stderr gpt-train -j 1 --data "$(F text.tok)" --val val.tok --iters 6 --batch 8 --log log.tsv \
+		-o run.ckpt "$(F tiny.ckpt)"
+	assert_success
+	logged=$(awk -F'\t' 'END { print $4 }' log.tsv)
+	run --separate-stderr gpt-train --eval-only -j 1 --val val.tok run.ckpt
+	assert_success
+	# windows of 16 in order: 2000 tokens hold 124 windows of 16 targets
+	assert_output "val loss $logged over 1984 targets"
+	[[ "$stderr" == "gpt-train: evaluated step 6 on val.tok in "*" s" ]]
+	# the forward batch changes the speed, not the result
+	run --separate-stderr gpt-train --eval-only -q -j 1 --micro-batch 50 --val val.tok run.ckpt
+	assert_output "val loss $logged over 1984 targets"
+	assert_equal "$stderr" ""
+	run gpt-train --eval-only -q -j 1 --eval-batches 1 --val val.tok run.ckpt
+	assert_output --regexp "^val loss [0-9.]+ over 128 targets$"
+	# a fresh model, without training state, evaluates too
+	run gpt-train --eval-only -q -j 1 --val val.tok "$(F tiny.ckpt)"
+	assert_success
+	assert_output --regexp "^val loss [0-9.]+ over 1984 targets$"
+}
+
+@test "gpt-train: --eval-only usage errors" {
+	run --separate-stderr gpt-train --eval-only "$(F tiny.ckpt)"
+	assert_failure 2
+	[[ "$stderr" == "gpt-train: --eval-only needs --val FILE"* ]]
+	for extra in "--data x.tok" "-o out.ckpt" "--iters 3" "--log l.tsv" "--restart"; do
+		run --separate-stderr gpt-train --eval-only --val "$(F text.tok)" $extra "$(F tiny.ckpt)"
+		assert_failure 2
+		[[ "$stderr" == "gpt-train: --eval-only takes only --val, --eval-batches, --micro-batch, -j, -q and a checkpoint"* ]]
+	done
+}
+
+@test "gpt-train: OpenMP threads wait passively unless the environment chooses" {
+	# the tool re-runs itself with OMP_WAIT_POLICY=passive before reading anything
+	gpt-train -q -j 2 --data "$(F all.tok)" --iters 100000 --batch 8 -o run.ckpt "$(F small.ckpt)" &
+	pid=$!
+	sleep 0.5
+	env=$(tr '\0' '\n' < /proc/$pid/environ)
+	kill -KILL $pid
+	wait $pid || true
+	[[ "$env" == *"OMP_WAIT_POLICY=passive"* ]]
+	OMP_WAIT_POLICY=active gpt-train -q -j 2 --data "$(F all.tok)" --iters 100000 --batch 8 -o run.ckpt "$(F small.ckpt)" &
+	pid=$!
+	sleep 0.5
+	env=$(tr '\0' '\n' < /proc/$pid/environ)
+	kill -KILL $pid
+	wait $pid || true
+	[[ "$env" == *"OMP_WAIT_POLICY=active"* ]]
+}
