@@ -26,7 +26,7 @@
 static const char usage[] =
 	"usage: gpt-train [-fqv] --data file [--val file | --val-split frac]\n"
 	"                 [--iters n | --epochs n] [--batch n] [--micro-batch n]\n"
-	"                 [--lr x] [--lr-schedule cosine | constant]\n"
+	"                 [--lr x] [--lr-schedule cosine | cosine-min | constant]\n"
 	"                 [--warmup-tokens n] [--final-tokens n] [--beta1 x]\n"
 	"                 [--beta2 x] [--eps x] [--weight-decay x] [--grad-clip x]\n"
 	"                 [--dropout x] [-s seed] [--order random | sequential]\n"
@@ -51,7 +51,9 @@ static const char options[] =
 	"  --batch n            sequences per optimizer step (default 256)\n"
 	"  --micro-batch n      sequences per forward pass, gradients accumulated (default --batch)\n"
 	"  --lr x               peak learning rate (default 6e-4)\n"
-	"  --lr-schedule name   cosine: linear warmup then cosine to 10%; constant (default cosine)\n"
+	"  --lr-schedule name   cosine: linear warmup then cosine, held at 10% once there\n"
+	"                       (minGPT); cosine-min: to 10% exactly at --final-tokens\n"
+	"                       (nanoGPT); constant (default cosine)\n"
 	"  --warmup-tokens n    tokens of linear warmup (default 10240 = 512*20)\n"
 	"  --final-tokens n     tokens at which the cosine reaches 10%, 0 for the end of the\n"
 	"                       run (default 0)\n"
@@ -464,7 +466,7 @@ static void progress_draw(progress *p, const mg_step_info *in, const mg_train_st
 static void parse(int argc, char **argv, opts *o)
 {
 	static const char *const orders[] = { "random", "sequential", NULL };
-	static const char *const scheds[] = { "cosine", "constant", NULL };
+	static const char *const scheds[] = { "cosine", "constant", "cosine-min", NULL };
 	int c;
 
 	memset(o, 0, sizeof *o);
@@ -852,14 +854,14 @@ static void print_plan(const run *r, const mg_gpt *g, const mg_tdata *train, int
 	fprintf(stderr, "%s: %s step %llu: %s steps to step %llu; lr %g %s", cli_prog(),
 		resuming ? "resuming at" : "starting at", (unsigned long long)s->step, grouped(steps_left, n1, sizeof n1),
 		(unsigned long long)(s->step + steps_left), s->lr.lr, mg_lr_sched_name(s->lr.kind));
-	if (s->lr.kind == MG_LR_COSINE)
+	if (s->lr.kind != MG_LR_CONSTANT)
 		fprintf(stderr, " (warmup %s, final %s tokens)", grouped(s->lr.warmup_tokens, n2, sizeof n2),
 			grouped(s->lr.final_tokens, n3, sizeof n3));
 	fprintf(stderr, ", batch %u", s->batch);
 	if (s->micro_batch < s->batch)
 		fprintf(stderr, " in micro-batches of %u", s->micro_batch);
 	fprintf(stderr, ", %d thread%s\n", mg_threads_get(), mg_threads_get() == 1 ? "" : "s");
-	if (s->lr.kind == MG_LR_COSINE && s->lr.warmup_tokens >= s->lr.final_tokens && steps_left)
+	if (s->lr.kind != MG_LR_CONSTANT && s->lr.warmup_tokens >= s->lr.final_tokens && steps_left)
 		cli_warn(NULL, "warning: the warmup (%s tokens) does not end before final_tokens (%s): the rate never "
 			       "reaches --lr",
 			 grouped(s->lr.warmup_tokens, n2, sizeof n2), grouped(s->lr.final_tokens, n3, sizeof n3));

@@ -1,5 +1,6 @@
-/* minGPT's learning-rate decay (mingpt/trainer.py, lr_decay): the same
- * arithmetic in double precision. */
+/* minGPT's learning-rate decay (mingpt/trainer.py, lr_decay) and nanoGPT's
+ * (train.py, get_lr, with min_lr = lr / 10), counted in tokens, in double
+ * precision. */
 #include "train_schedule.h"
 
 #include <math.h>
@@ -16,6 +17,8 @@ double mg_lr_sched_at(const mg_lr_sched *s, uint64_t tokens)
 		return s->lr * (double)tokens / fmax(1.0, w);
 	p = ((double)tokens - w) / fmax(1.0, f - w);
 	mult = 0.5 * (1.0 + cos(M_PI * p));
+	if (s->kind == MG_LR_COSINE_MIN)
+		return s->lr * (p >= 1.0 ? 0.1 : 0.1 + 0.9 * mult);
 	/* past f the cosine would rise again: minGPT's max() holds it at 10% */
 	if (p >= 1.0 || mult < 0.1)
 		mult = 0.1;
@@ -27,6 +30,7 @@ const char *mg_lr_sched_name(uint32_t kind)
 	switch (kind) {
 	case MG_LR_COSINE: return "cosine";
 	case MG_LR_CONSTANT: return "constant";
+	case MG_LR_COSINE_MIN: return "cosine-min";
 	}
 	return "unknown";
 }

@@ -41,8 +41,8 @@ int mg_train_state_check(const mg_train_state *s, mg_err *e)
 	    s->epoch > INT64_MAX || s->epoch_pos > INT64_MAX || s->data_tokens > INT64_MAX ||
 	    s->lr.warmup_tokens > INT64_MAX || s->lr.final_tokens > INT64_MAX || s->best_step > INT64_MAX)
 		return mg_err_set(e, MG_E_INVAL, "a counter is over 2^63-1");
-	if (s->lr.kind > MG_LR_CONSTANT)
-		return mg_err_set(e, MG_E_INVAL, "lr_schedule %u is not cosine or constant", s->lr.kind);
+	if (s->lr.kind > MG_LR_COSINE_MIN)
+		return mg_err_set(e, MG_E_INVAL, "lr_schedule %u is not cosine, constant or cosine-min", s->lr.kind);
 	if (!fin(s->lr.lr) || !(s->lr.lr > 0))
 		return mg_err_set(e, MG_E_INVAL, "lr %g is not a positive number", s->lr.lr);
 	if (s->lr.lr * s->weight_decay >= 1.0)
@@ -161,6 +161,23 @@ static int get_choice(const mg_kv *kv, const char *key, const char *a, const cha
 	return MG_OK;
 }
 
+static int get_schedule(const mg_kv *kv, uint32_t *v, mg_err *e)
+{
+	const mg_kv_entry *x = need(kv, "lr_schedule", MG_KV_STR, e);
+	static const uint32_t kinds[] = { MG_LR_COSINE, MG_LR_CONSTANT, MG_LR_COSINE_MIN };
+
+	if (!x)
+		return MG_E_CORRUPT;
+	for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
+		const char *n = mg_lr_sched_name(kinds[i]);
+		if (x->slen == strlen(n) && !memcmp(x->s, n, x->slen)) {
+			*v = kinds[i];
+			return MG_OK;
+		}
+	}
+	return mg_err_set(e, MG_E_CORRUPT, "training state: key 'lr_schedule' is not cosine, constant or cosine-min");
+}
+
 int mg_train_state_from_kv(const mg_kv *kv, mg_train_state *s, mg_err *e)
 {
 	uint64_t batch, micro;
@@ -181,7 +198,7 @@ int mg_train_state_from_kv(const mg_kv *kv, mg_train_state *s, mg_err *e)
 	    (rc = get_u64(kv, "batch", 0, &batch, e)) || (rc = get_u64(kv, "micro_batch", 0, &micro, e)) ||
 	    (rc = get_u64(kv, "iters", 0, &s->iters, e)) || (rc = get_u64(kv, "epochs", 0, &s->epochs, e)) ||
 	    (rc = get_f64(kv, "lr", &s->lr.lr, e)) ||
-	    (rc = get_choice(kv, "lr_schedule", "cosine", "constant", &s->lr.kind, e)) ||
+	    (rc = get_schedule(kv, &s->lr.kind, e)) ||
 	    (rc = get_u64(kv, "warmup_tokens", 0, &s->lr.warmup_tokens, e)) ||
 	    (rc = get_u64(kv, "final_tokens", 0, &s->lr.final_tokens, e)) ||
 	    (rc = get_f64(kv, "beta1", &s->beta1, e)) || (rc = get_f64(kv, "beta2", &s->beta2, e)) ||

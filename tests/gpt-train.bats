@@ -211,6 +211,16 @@ for s in range(1, 25):
 		--log c.tsv -o c.ckpt "$(F tiny.ckpt)"
 	assert_equal "$(logcol c.tsv 5 | sort -u)" "1.000000e-03"
 	assert_equal "$(trai c.ckpt lr_schedule lr)" "constant 0.001"
+	# nanoGPT's: 10% + 90% of the cosine, 10% exactly at final_tokens
+	gpt-train -q --data "$(F text.tok)" --iters 24 --batch 2 --warmup-tokens 128 --final-tokens 768 \
+		--lr-schedule cosine-min --log-every 1 --log m.tsv -o m.ckpt "$(F tiny.ckpt)"
+	assert_equal "$(logcol m.tsv 5 | tr '\n' ' ')" "$(/usr/bin/python3 -c '
+import math
+for s in range(1, 25):
+    t = 32 * s
+    m = t / 128 if t < 128 else 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1, (t - 128) / 640)))
+    print("%.6e" % (6e-4 * m), end=" ")')"
+	assert_equal "$(trai m.ckpt lr_schedule)" "cosine-min"
 }
 
 @test "gpt-train: resuming is exact: 10 steps, then 10 more, is byte-identical to 20 steps" {
@@ -603,7 +613,7 @@ Try 'gpt-train --help' for more information."
 		"--val-split 1|invalid value '1' for --val-split: expected a fraction below 1"
 		"--lr 0.5 --weight-decay 2|lr 0.5 times weight_decay 2 is not below 1: the decay would grow the weights"
 		"--order shuffled|invalid value 'shuffled' for --order: expected one of random, sequential"
-		"--lr-schedule linear|invalid value 'linear' for --lr-schedule: expected one of cosine, constant"
+		"--lr-schedule linear|invalid value 'linear' for --lr-schedule: expected one of cosine, constant, cosine-min"
 		"--batch 0|invalid value '0' for --batch: expected an integer in 1..2147483647"
 		"--iters x|invalid value 'x' for --iters: expected an integer in 1..9223372036854775807"
 		"--dropout 1|invalid value '1' for --dropout: expected a number in 0..0.99"

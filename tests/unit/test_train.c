@@ -150,6 +150,17 @@ static void test_schedule(void)
 	CHECK_CLOSE(mg_lr_sched_at(&s, 0), 6e-4, 1e-15);
 	CHECK_CLOSE(mg_lr_sched_at(&s, 12345678), 6e-4, 1e-15);
 	CHECK(!strcmp(mg_lr_sched_name(MG_LR_COSINE), "cosine") && !strcmp(mg_lr_sched_name(9), "unknown"));
+	/* nanoGPT's get_lr with min_lr = lr / 10: the full rate right after the
+	 * warmup, halfway between at p = 1/2, 10% exactly at the end and after */
+	s.kind = MG_LR_COSINE_MIN;
+	s.lr = 1e-3, s.warmup_tokens = 1000, s.final_tokens = 3000;
+	CHECK_CLOSE(mg_lr_sched_at(&s, 500), 5e-4, 1e-12);
+	CHECK_CLOSE(mg_lr_sched_at(&s, 1000), 1e-3, 1e-12);
+	CHECK_CLOSE(mg_lr_sched_at(&s, 2000), 5.5e-4, 1e-12);
+	CHECK_CLOSE(mg_lr_sched_at(&s, 2900), 1e-4 + 9e-4 * 0.5 * (1 + cos(M_PI * 0.95)), 1e-12);
+	CHECK_CLOSE(mg_lr_sched_at(&s, 3000), 1e-4, 1e-12);
+	CHECK_CLOSE(mg_lr_sched_at(&s, 9000), 1e-4, 1e-12);
+	CHECK(!strcmp(mg_lr_sched_name(MG_LR_COSINE_MIN), "cosine-min"));
 }
 
 /* ------------------------------------------------------------ data */
