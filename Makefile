@@ -20,7 +20,11 @@ LDLIBS += -lopenblas -lz -lm
 # $(CUDA_HOME)/bin); CUDA=0 skips it, CUDA=1 makes a missing nvcc an error.
 CUDA_HOME ?= /usr/local/cuda
 NVCC ?= $(shell command -v nvcc 2>/dev/null || { test -x $(CUDA_HOME)/bin/nvcc && echo $(CUDA_HOME)/bin/nvcc; })
-NVCCFLAGS ?= -O2 -std=c++17 -arch=sm_80
+# Ampere (sm_80) and Hopper (sm_90, H100/H200) code, and PTX of compute_90
+# that the driver compiles for newer GPUs
+NVCC_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
+	-gencode arch=compute_90,code=compute_90
+NVCCFLAGS ?= -O2 -std=c++17 $(NVCC_ARCH) -Xcompiler -Wall
 CUDA_SRC = $(wildcard cuda/*.cu)
 ifeq ($(origin CUDA),undefined)
 CUDA = $(if $(NVCC),1,0)
@@ -35,7 +39,10 @@ endif
 ifneq ($(CUDA_SRC),)
 CUDA_OBJ = $(CUDA_SRC:%.cu=build/%.o)
 CPPFLAGS += -DMG_HAVE_CUDA
-LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart
+# --as-needed: only programs that reach the CUDA backend (gpt-train, the
+# GPU test) depend on libcublas, libcudart and libstdc++ (the runtime of
+# nvcc's host code)
+LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -Wl,--as-needed -lcublas -lcudart -lstdc++ -Wl,--no-as-needed
 endif
 endif
 
@@ -117,6 +124,19 @@ check-slow: all deps-check $(UNITS) $(DRIVERS) $(TEST_TOOLS)
 bench: all
 	@sh tests/bench/run
 
+# The CUDA backend against the CPU one, op by op and over a few training
+# steps (tests/cuda/): needs a GPU, and fails without one (not in check).
+CUDA_TESTS = $(patsubst tests/cuda/%.c,build/tests/cuda/%,$(wildcard tests/cuda/*.c))
+build/tests/cuda/%: build/tests/cuda/%.o build/libmygpt.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< build/libmygpt.a $(LDLIBS)
+ifeq ($(CUDA_OBJ),)
+check-cuda:
+	@echo 'check-cuda: this build has no CUDA backend (nvcc not found, or CUDA=0)' >&2; exit 1
+else
+check-cuda: all $(CUDA_TESTS)
+	@set -e; for t in $(CUDA_TESTS); do echo "cuda $$t"; ./$$t; done
+endif
+
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
 	cp $(BINS) $(DESTDIR)$(BINDIR)/
@@ -126,7 +146,7 @@ clean:
 	rm -rf build bin
 
 FORCE:
-.PHONY: all demo check check-slow bench install clean deps deps-build deps-check FORCE
-.PRECIOUS: build/%.o build/tests/unit/%.o build/tests/model/%.o build/tests/tools/%.o
+.PHONY: all demo check check-slow check-cuda bench install clean deps deps-build deps-check FORCE
+.PRECIOUS: build/%.o build/tests/unit/%.o build/tests/model/%.o build/tests/tools/%.o build/tests/cuda/%.o
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -32,10 +32,10 @@ static const char usage[] =
 	"                 [--dropout x] [-s seed] [--order random | sequential]\n"
 	"                 [--eval-every n] [--eval-batches n] [--log file]\n"
 	"                 [--log-every n] [--best file] [--save-every n]\n"
-	"                 [--no-optimizer] [--restart] [-j threads] [-o file]\n"
-	"                 [checkpoint]\n"
-	"       gpt-train --eval-only [-q] --val file [--eval-batches n] [-j threads]\n"
-	"                 [checkpoint]\n";
+	"                 [--no-optimizer] [--restart] [--device cpu | cuda]\n"
+	"                 [-j threads] [-o file] [checkpoint]\n"
+	"       gpt-train --eval-only [-q] --val file [--eval-batches n]\n"
+	"                 [--device cpu | cuda] [-j threads] [checkpoint]\n";
 
 static const char options[] =
 	"\n"
@@ -74,6 +74,7 @@ static const char options[] =
 	"  --no-optimizer       write the parameters only, without AdamW moments or training state\n"
 	"  --restart            start a new run from the checkpoint's parameters\n"
 	"  --eval-only          print the checkpoint's loss on --val to stdout, train nothing\n"
+	"  --device name        cpu, or cuda: train on the first NVIDIA GPU (default cpu)\n"
 	"  -j, --threads n      threads, 0 for every CPU available (default 0)\n"
 	"  -o, --output file    write the checkpoint to file (atomically) instead of stdout\n"
 	"  -f, --force          write binary data to a terminal\n"
@@ -86,7 +87,7 @@ enum {
 	OPT_DATA = 256, OPT_VAL, OPT_VAL_SPLIT, OPT_ORDER, OPT_ITERS, OPT_EPOCHS, OPT_BATCH, OPT_MICRO, OPT_LR,
 	OPT_SCHED, OPT_WARMUP, OPT_FINAL, OPT_BETA1, OPT_BETA2, OPT_EPS, OPT_WD, OPT_CLIP, OPT_DROPOUT,
 	OPT_EVAL_EVERY, OPT_EVAL_BATCHES, OPT_LOG, OPT_LOG_EVERY, OPT_BEST, OPT_SAVE_EVERY, OPT_NO_OPT,
-	OPT_RESTART, OPT_EVAL_ONLY,
+	OPT_RESTART, OPT_EVAL_ONLY, OPT_DEVICE,
 };
 
 static const struct option longopts[] = {
@@ -118,6 +119,7 @@ static const struct option longopts[] = {
 	{ "no-optimizer", no_argument, NULL, OPT_NO_OPT },
 	{ "restart", no_argument, NULL, OPT_RESTART },
 	{ "eval-only", no_argument, NULL, OPT_EVAL_ONLY },
+	{ "device", required_argument, NULL, OPT_DEVICE },
 	{ "threads", required_argument, NULL, 'j' },
 	{ "output", required_argument, NULL, 'o' },
 	{ "force", no_argument, NULL, 'f' },
@@ -132,6 +134,7 @@ static const struct option longopts[] = {
  * stored ones of a resumed run. */
 typedef struct opts {
 	const char *ckpt, *data, *val, *out, *log, *best;
+	const char *device; /* a backend name (lib/backend.h) */
 	double val_split, lr, beta1, beta2, eps, wd, clip, dropout;
 	uint64_t iters, epochs, batch, micro, warmup, final, seed, eval_every, eval_batches, log_every, save_every;
 	uint32_t order, sched;
@@ -467,10 +470,12 @@ static void parse(int argc, char **argv, opts *o)
 {
 	static const char *const orders[] = { "random", "sequential", NULL };
 	static const char *const scheds[] = { "cosine", "constant", "cosine-min", NULL };
+	static const char *const devices[] = { "cpu", "cuda", NULL };
 	int c;
 
 	memset(o, 0, sizeof *o);
 	o->log_every = 10;
+	o->device = "cpu";
 	while ((c = getopt_long(argc, argv, ":s:j:o:fqvhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_DATA: o->data = optarg; break;
@@ -526,6 +531,7 @@ static void parse(int argc, char **argv, opts *o)
 		case OPT_NO_OPT: o->no_opt = 1; break;
 		case OPT_RESTART: o->restart = 1; break;
 		case OPT_EVAL_ONLY: o->eval_only = 1; break;
+		case OPT_DEVICE: o->device = devices[cli_parse_choice("--device", optarg, devices)]; break;
 		case 'j': o->threads = (int)cli_parse_u64("--threads", optarg, 0, 4096); break;
 		case 'o': o->out = optarg; break;
 		case 'f': o->force = 1; break;
@@ -546,7 +552,8 @@ static void parse(int argc, char **argv, opts *o)
 			cli_usage_error("--eval-only needs --val FILE");
 		if (o->data || o->out || o->log || o->best || o->save_every || o->have_val_split || o->have_iters ||
 		    o->have_epochs || o->have_batch || o->restart || o->no_opt)
-			cli_usage_error("--eval-only takes only --val, --eval-batches, --micro-batch, -j, -q and a checkpoint");
+			cli_usage_error("--eval-only takes only --val, --eval-batches, --micro-batch, --device, -j, -q and a "
+					"checkpoint");
 		o->data = o->val; /* the run's data view, never trained on */
 		if (o->have_micro) /* sequences per forward pass, any number */
 			o->batch = o->micro, o->have_batch = 1;
@@ -653,6 +660,7 @@ static void describe_data(const char *what, const char *name, const mg_tdata *t,
 /* Everything a run needs, for the functions of the training loop. */
 typedef struct run {
 	const opts *o;
+	const mg_gpt *g;
 	mg_trainer *tr;
 	mg_tdata *val;
 	const char *data_name, *val_name;
@@ -668,6 +676,16 @@ typedef struct run {
 	double last_train, last_val;
 } run;
 
+/* Dies when the backend has met an error (a GPU fault): the model's values
+ * are then undefined, so nothing more is written. */
+static void device_check(const mg_gpt *g)
+{
+	mg_err e;
+
+	if (mg_gpt_check(g, &e))
+		cli_die(mg_gpt_backend(g)->name, "%s", e.msg);
+}
+
 /* Evaluates after a step: prints the loss, tracks and saves the best.
  * Returns 0 when a signal interrupted it. */
 static int run_eval(run *r, const mg_step_info *in)
@@ -679,6 +697,7 @@ static int run_eval(run *r, const mg_step_info *in)
 	mg_err e;
 	int rc = mg_trainer_eval(r->tr, r->val, o->eval_batches, &stop_sig, &vl, &e), best;
 
+	device_check(r->g);
 	if (rc == MG_E_INTERRUPTED)
 		return 0;
 	if (rc)
@@ -782,6 +801,7 @@ static void run_train(run *r)
 
 		if (mg_trainer_step(r->tr, &in, &e))
 			cli_die(r->data_name, "%s", e.msg);
+		device_check(r->g);
 		dt = now() - t0;
 		if (in.status != MG_STEP_OK)
 			run_nonfinite(r, &in);
@@ -860,7 +880,10 @@ static void print_plan(const run *r, const mg_gpt *g, const mg_tdata *train, int
 	fprintf(stderr, ", batch %u", s->batch);
 	if (s->micro_batch < s->batch)
 		fprintf(stderr, " in micro-batches of %u", s->micro_batch);
-	fprintf(stderr, ", %d thread%s\n", mg_threads_get(), mg_threads_get() == 1 ? "" : "s");
+	fprintf(stderr, ", %d thread%s", mg_threads_get(), mg_threads_get() == 1 ? "" : "s");
+	if (strcmp(o->device, "cpu"))
+		fprintf(stderr, ", device %s", o->device);
+	fputc('\n', stderr);
 	if (s->lr.kind != MG_LR_CONSTANT && s->lr.warmup_tokens >= s->lr.final_tokens && steps_left)
 		cli_warn(NULL, "warning: the warmup (%s tokens) does not end before final_tokens (%s): the rate never "
 			       "reaches --lr",
@@ -886,10 +909,11 @@ int main(int argc, char **argv)
 	mg_tdata *train;
 	mg_train_state st;
 	const mg_gpt_config *cfg;
+	const mg_backend *be;
 	cli_out out;
 	run r;
 	mg_err e;
-	int resuming, have_vdata = 0;
+	int resuming, have_vdata = 0, rc;
 	uint64_t steps_left, tokens_at_end, units, n_val = 0;
 	uint32_t max_len;
 	char n1[32], n2[32];
@@ -900,6 +924,9 @@ int main(int argc, char **argv)
 	memset(&r, 0, sizeof r);
 	r.o = &o;
 	r.last_train = r.last_val = NAN;
+	/* the device first: "no CUDA device" before any file is touched */
+	if (mg_backend_select(&be, o.device, &e))
+		cli_die(o.device, "%s", e.msg);
 	/* fail before hours of work, not after: the outputs must be writable */
 	if (o.eval_only) {
 		/* writes text only */
@@ -935,8 +962,9 @@ int main(int argc, char **argv)
 			       mg_kv_set_float(&ck.config, "dropout_attn", o.dropout) ||
 			       mg_kv_set_float(&ck.config, "dropout_resid", o.dropout)))
 		cli_die(NULL, "out of memory");
-	if (mg_gpt_load(&g, &ck, &e))
-		cli_die_err(ck_name, &e);
+	if (mg_gpt_load_on(&g, &ck, be, &e))
+		cli_die(be->device && e.code == MG_E_IO ? be->name : ck_name, "%s", e.msg);
+	r.g = g;
 	for (size_t i = 0; i < ck.n_tensors; i++) {
 		free(ck.t[i].data); /* the model holds its own copy */
 		ck.t[i].data = NULL;
@@ -993,12 +1021,15 @@ int main(int argc, char **argv)
 	if (r.val && mg_tdata_max_len(r.val) > max_len)
 		max_len = mg_tdata_max_len(r.val);
 	if (mg_trainer_init(&r.tr, g, train, &st, max_len, &e))
-		cli_die(NULL, "%s", e.msg);
+		cli_die(be->device ? be->name : NULL, "%s", e.msg);
+	device_check(g);
 	if (o.eval_only) {
 		mg_gpt_loss vl;
 		double t0 = now();
 		signals_catch();
-		if (mg_trainer_eval(r.tr, r.val, o.eval_batches, &stop_sig, &vl, &e))
+		rc = mg_trainer_eval(r.tr, r.val, o.eval_batches, &stop_sig, &vl, &e);
+		device_check(g);
+		if (rc)
 			cli_die(e.code == MG_E_INTERRUPTED ? NULL : r.val_name, "%s", e.msg);
 		printf("val loss %.6f over %llu targets\n", vl.mean, (unsigned long long)vl.count);
 		cli_close_stdout();

@@ -8,14 +8,22 @@
  * hs = C/H, N = B*T rows, V vocabulary; (B,T,C) is row-major, last fastest.
  * "+=" marks outputs that accumulate (gradients of parameters); others are
  * overwritten. Ops run on the library's threads (lib/threads.h), return when
- * done, and give bit-identical results for a given thread count. */
+ * done, and give bit-identical results for a given thread count; a device
+ * backend (->device) queues them in order instead, download waits for what
+ * was queued before it, and results repeat bit for bit on the same device. */
 #ifndef MG_BACKEND_H
 #define MG_BACKEND_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "err.h"
 #include "rng.h"
+
+/* The model's attention variants and GELU forms (gpt.h's configuration
+ * fields attention and gelu). */
+enum { MG_ATTN_VANILLA = 0, MG_ATTN_TIME_WEIGHTING = 1, MG_ATTN_CIRCULANT = 2 };
+enum { MG_GELU_TANH = 0, MG_GELU_ERF = 1 };
 
 /* Dropout by a counter-based hash, so a mask depends only on the seed and
  * the element's index, never on the thread count or order: element i of a
@@ -51,7 +59,7 @@ static inline size_t mg_attn_scratch_floats(uint32_t T, uint32_t hs)
 typedef struct mg_attn {
 	uint32_t B, T, C, H;
 	uint32_t block;           /* block_size: the T of the time weights */
-	uint32_t variant;         /* MG_ATTN_* (gpt.h) */
+	uint32_t variant;         /* MG_ATTN_* */
 	const float *tw;          /* time-weighting: (H, block, block) */
 	const float *tw_w, *tw_b; /* circulant: (H, block) each */
 	mg_dropout drop;          /* on the attention weights */
@@ -67,6 +75,15 @@ typedef struct mg_adamw_args {
 
 typedef struct mg_backend {
 	const char *name;
+	/* 1 when the memory is not the host's (a GPU's): the model reads and
+	 * writes it only through upload and download; 0 for the CPU. */
+	int device;
+	/* The first error the backend met (a failed launch or copy, a device
+	 * fault), as a message, or NULL when none: ops cannot return errors, so
+	 * callers ask after a batch of them (results after an error are
+	 * undefined; the error stays). The field is NULL for a backend that
+	 * cannot fail (the CPU). */
+	const char *(*error)(void);
 
 	/* Memory: 64-byte aligned and zeroed; NULL when out of memory. */
 	void *(*alloc)(size_t bytes);
@@ -152,5 +169,19 @@ typedef struct mg_backend {
 
 /* The CPU backend (OpenBLAS and OpenMP), always available. */
 const mg_backend *mg_backend_cpu(void);
+
+/* The CUDA backend (cuda/) on the current device (the first one unless
+ * cudaSetDevice or CUDA_VISIBLE_DEVICES say otherwise), or NULL with
+ * MG_E_UNSUPPORTED "no CUDA device available" (and CUDA's reason when it is
+ * not simply the absence of a device). Only in builds with MG_HAVE_CUDA;
+ * the first call initialises CUDA and cuBLAS, nothing else in the library
+ * touches them. Matrix products in fp32 (TF32 off); deterministic: the same
+ * inputs on the same GPU give the same bits. */
+const mg_backend *mg_backend_cuda(mg_err *e);
+
+/* The backend of a name (lib/backend_select.c): "cpu", or "cuda"
+ * (mg_backend_cuda; MG_E_UNSUPPORTED "built without CUDA support" in a
+ * build without it). Any other name is MG_E_INVAL. */
+int mg_backend_select(const mg_backend **be, const char *name, mg_err *e);
 
 #endif

@@ -18,9 +18,10 @@
 #include "unicode.h"
 
 #define NONE UINT32_MAX
+#define NOPAIR UINT64_MAX
 #define SMALL_PIECE 96   /* longest piece merged with arrays */
 #define CACHE_PIECE 64   /* longest piece kept in the cache */
-#define CACHE_SLOTS (1u << 18)
+#define CACHE_SLOTS (1u << 16) /* 1 MB: a table that stays in cache beats a bigger one */
 #define CACHE_BYTES (1u << 24)
 
 int mg_ids_reserve(mg_ids *a, size_t extra)
@@ -106,6 +107,7 @@ struct mg_bpe_encoder {
 	map chars;            /* code point -> id, for chars models */
 	uint32_t ascii_id[128];
 	uint32_t byte_id[256];
+	uint64_t *byte_pair;  /* [x << 8 | y]: rank << 32 | id of merging bytes x, y; NOPAIR */
 	mg_specials spec;     /* empty unless MG_ENCODE_SPECIAL */
 };
 
@@ -114,6 +116,7 @@ void mg_bpe_encoder_free(mg_bpe_encoder *enc)
 	if (!enc)
 		return;
 	free(enc->merges.s);
+	free(enc->byte_pair);
 	free(enc->chars.s);
 	mg_specials_free(&enc->spec);
 	free(enc);
@@ -143,6 +146,13 @@ int mg_bpe_encoder_init(mg_bpe_encoder **out, const mg_tokenizer *tk, uint32_t f
 				s->rank = r;
 				s->id = m->id;
 			}
+		}
+		/* the first merges of every piece are of two bytes: a direct table */
+		if (!(enc->byte_pair = malloc(65536 * sizeof *enc->byte_pair)))
+			goto oom;
+		for (uint32_t x = 0; x < 65536; x++) {
+			const slot *s = map_find(&enc->merges, (uint64_t)tk->byte_id[x >> 8] << 32 | tk->byte_id[x & 255]);
+			enc->byte_pair[x] = s->key == EMPTY ? NOPAIR : (uint64_t)s->rank << 32 | s->id;
 		}
 	} else {
 		if (map_init(&enc->chars, tk->n_chars))
@@ -190,7 +200,7 @@ size_t mg_bpe_encoder_cut(const mg_bpe_encoder *enc, const uint8_t *s, size_t n,
 /* ----------------------------------------------------------------- worker */
 
 typedef struct centry {
-	uint64_t hash;    /* 0: free */
+	uint32_t tag;     /* high half of the piece's hash, 0: free */
 	uint32_t off;     /* bytes in cbytes */
 	uint32_t ids;     /* ids in cids */
 	uint16_t len, nids;
@@ -199,7 +209,8 @@ typedef struct centry {
 struct mg_bpe_worker {
 	const mg_bpe_encoder *enc;
 	/* small pieces */
-	uint32_t sid[SMALL_PIECE], srank[SMALL_PIECE], snew[SMALL_PIECE];
+	uint32_t sid[SMALL_PIECE];
+	uint64_t srn[SMALL_PIECE]; /* rank << 32 | new id of each adjacent pair */
 	/* long pieces */
 	uint32_t *sym, *nxt, *prv;
 	uint64_t *heap;
@@ -252,41 +263,45 @@ static inline const slot *merge_of(const mg_bpe_encoder *enc, uint32_t a, uint32
 	return s->key == EMPTY ? NULL : s;
 }
 
-/* BPE of a short piece with arrays: ranks of adjacent pairs, the leftmost
- * lowest merged each round. Returns the number of ids in w->sid. */
+/* The merge of tokens a, b as rank << 32 | new id (NOPAIR: none), which
+ * orders by rank; equal values are the same pair. */
+static inline uint64_t pair_of(const mg_bpe_encoder *enc, uint32_t a, uint32_t b)
+{
+	const slot *s = map_find(&enc->merges, (uint64_t)a << 32 | b);
+	return s->key == EMPTY ? NOPAIR : (uint64_t)s->rank << 32 | s->id;
+}
+
+/* BPE of a short piece with arrays: the merges of adjacent pairs, the
+ * leftmost lowest merged each round. Returns the number of ids in w->sid. */
 static size_t bpe_small(mg_bpe_worker *w, const uint8_t *s, size_t n)
 {
 	const mg_bpe_encoder *enc = w->enc;
-	uint32_t *id = w->sid, *rank = w->srank, *nid = w->snew;
+	uint32_t *id = w->sid;
+	uint64_t *rn = w->srn;
 	size_t m = n;
 
 	for (size_t i = 0; i < n; i++)
 		id[i] = enc->byte_id[s[i]];
-	for (size_t i = 0; i + 1 < n; i++) {
-		const slot *sl = merge_of(enc, id[i], id[i + 1]);
-		rank[i] = sl ? sl->rank : NONE;
-		nid[i] = sl ? sl->id : NONE;
-	}
+	for (size_t i = 0; i + 1 < n; i++)
+		rn[i] = enc->byte_pair[(uint32_t)s[i] << 8 | s[i + 1]];
 	while (m > 1) {
-		uint32_t best = NONE;
+		uint64_t best = NOPAIR;
 		size_t k = 0;
 		for (size_t i = 0; i + 1 < m; i++)
-			if (rank[i] < best) {
-				best = rank[i];
+			if (rn[i] < best) {
+				best = rn[i];
 				k = i;
 			}
-		if (best == NONE)
+		if (best == NOPAIR)
 			break;
-		id[k] = nid[k];
+		id[k] = (uint32_t)best;
 		memmove(id + k + 1, id + k + 2, (m - k - 2) * sizeof *id);
-		memmove(rank + k + 1, rank + k + 2, (m - k - 2) * sizeof *rank);
-		memmove(nid + k + 1, nid + k + 2, (m - k - 2) * sizeof *nid);
+		memmove(rn + k + 1, rn + k + 2, (m - k - 2) * sizeof *rn);
 		m--;
-		for (size_t i = k ? k - 1 : 0; i <= k && i + 1 < m; i++) {
-			const slot *sl = merge_of(enc, id[i], id[i + 1]);
-			rank[i] = sl ? sl->rank : NONE;
-			nid[i] = sl ? sl->id : NONE;
-		}
+		if (k)
+			rn[k - 1] = pair_of(enc, id[k - 1], id[k]);
+		if (k + 1 < m)
+			rn[k] = pair_of(enc, id[k], id[k + 1]);
 	}
 	return m;
 }
@@ -428,6 +443,7 @@ static int encode_piece(mg_bpe_worker *w, const uint8_t *s, size_t n, mg_ids *ou
 {
 	centry *c = NULL;
 	uint64_t h = 0;
+	uint32_t tag = 0;
 	size_t m;
 
 	if (n == 1) {
@@ -441,9 +457,10 @@ static int encode_piece(mg_bpe_worker *w, const uint8_t *s, size_t n, mg_ids *ou
 	if (n <= CACHE_PIECE) {
 		uint32_t i;
 		h = hash_bytes(s, n);
-		for (i = (uint32_t)h & (CACHE_SLOTS - 1); w->cache[i].hash; i = (i + 1) & (CACHE_SLOTS - 1)) {
+		tag = (uint32_t)(h >> 32) | 1;
+		for (i = (uint32_t)h & (CACHE_SLOTS - 1); w->cache[i].tag; i = (i + 1) & (CACHE_SLOTS - 1)) {
 			c = &w->cache[i];
-			if (c->hash == h && c->len == n && !memcmp(w->cbytes + c->off, s, n)) {
+			if (c->tag == tag && c->len == n && !memcmp(w->cbytes + c->off, s, n)) {
 				if (mg_ids_reserve(out, c->nids))
 					return mg_err_set(e, MG_E_NOMEM, "out of memory");
 				memcpy(out->v + out->n, w->cids + c->ids, c->nids * sizeof *out->v);
@@ -463,11 +480,11 @@ static int encode_piece(mg_bpe_worker *w, const uint8_t *s, size_t n, mg_ids *ou
 		    (w->cids_len + m) * sizeof *w->cids > CACHE_BYTES) {
 			cache_clear(w);
 			uint32_t i;
-			for (i = (uint32_t)h & (CACHE_SLOTS - 1); w->cache[i].hash; i = (i + 1) & (CACHE_SLOTS - 1))
+			for (i = (uint32_t)h & (CACHE_SLOTS - 1); w->cache[i].tag; i = (i + 1) & (CACHE_SLOTS - 1))
 				;
 			c = &w->cache[i];
 		}
-		c->hash = h;
+		c->tag = tag;
 		c->off = w->cbytes_len;
 		c->len = (uint16_t)n;
 		c->ids = w->cids_len;

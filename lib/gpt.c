@@ -82,7 +82,7 @@ const mg_gpt_tensor *mg_gpt_tensor_find(const mg_gpt *g, const char *name)
 	return NULL;
 }
 
-int mg_gpt_create(mg_gpt **out, const mg_gpt_config *c, mg_err *e)
+int mg_gpt_create_on(mg_gpt **out, const mg_gpt_config *c, const mg_backend *be, mg_err *e)
 {
 	mg_gpt *g;
 	int rc;
@@ -94,7 +94,7 @@ int mg_gpt_create(mg_gpt **out, const mg_gpt_config *c, mg_err *e)
 	if (!g)
 		return mg_err_set(e, MG_E_NOMEM, "out of memory");
 	g->cfg = *c;
-	g->be = mg_backend_cpu();
+	g->be = be;
 	if ((rc = mg_gpt_layout(g, e))) {
 		mg_gpt_free(g);
 		return rc;
@@ -107,6 +107,11 @@ int mg_gpt_create(mg_gpt **out, const mg_gpt_config *c, mg_err *e)
 	}
 	*out = g;
 	return MG_OK;
+}
+
+int mg_gpt_create(mg_gpt **out, const mg_gpt_config *c, mg_err *e)
+{
+	return mg_gpt_create_on(out, c, mg_backend_cpu(), e);
 }
 
 void mg_gpt_free(mg_gpt *g)
@@ -126,6 +131,71 @@ void mg_gpt_free(mg_gpt *g)
 }
 
 const mg_gpt_config *mg_gpt_config_of(const mg_gpt *g) { return &g->cfg; }
+const mg_backend *mg_gpt_backend(const mg_gpt *g) { return g->be; }
+
+int mg_gpt_check(const mg_gpt *g, mg_err *e)
+{
+	const char *msg = g->be->error ? g->be->error() : NULL;
+
+	return msg ? mg_err_set(e, MG_E_IO, "%s", msg) : MG_OK;
+}
+
+/* Host staging of a device backend: a host buffer of the flat layout, with
+ * the contents of src when given (NULL when out of memory). For the CPU
+ * backend the buffers themselves are used and nothing is copied. */
+static float *stage_in(const mg_gpt *g, const float *src)
+{
+	float *h = malloc(g->n_floats * sizeof *h);
+
+	if (h && src)
+		g->be->download(h, src, g->n_floats * sizeof *h);
+	else if (h)
+		memset(h, 0, g->n_floats * sizeof *h);
+	return h;
+}
+
+int mg_gpt_set_backend(mg_gpt *g, const mg_backend *be, mg_err *e)
+{
+	float **bufs[] = { &g->params, &g->grads, &g->m, &g->v }, *moved[4] = { NULL, NULL, NULL, NULL };
+	size_t bytes = g->n_floats * sizeof(float);
+	int rc;
+
+	if (g->B)
+		return mg_err_set(e, MG_E_INVAL, "the backend must be set before mg_gpt_alloc");
+	if (be == g->be)
+		return MG_OK;
+	for (int i = 0; i < 4; i++) {
+		const float *host;
+		float *staged = NULL;
+		if (!*bufs[i])
+			continue;
+		moved[i] = be->alloc(bytes);
+		host = g->be->device ? (staged = stage_in(g, *bufs[i])) : *bufs[i];
+		if (!moved[i] || !host) {
+			free(staged);
+			rc = mg_err_set(e, MG_E_NOMEM, "out of memory for the model on %s", be->name);
+			goto fail;
+		}
+		be->upload(moved[i], host, bytes);
+		free(staged);
+	}
+	if (be->error && be->error()) {
+		rc = mg_err_set(e, MG_E_IO, "%s", be->error());
+		goto fail;
+	}
+	for (int i = 0; i < 4; i++)
+		if (*bufs[i]) {
+			g->be->free(*bufs[i]);
+			*bufs[i] = moved[i];
+		}
+	g->be = be;
+	return MG_OK;
+fail:
+	for (int i = 0; i < 4; i++)
+		be->free(moved[i]);
+	return rc;
+}
+
 int mg_gpt_has_moments(const mg_gpt *g) { return g->m != NULL; }
 
 /* FNV-1a of a tensor name: with the seed it keys the tensor's stream. */
@@ -138,14 +208,18 @@ static uint64_t name_hash(const char *s)
 	return h;
 }
 
-void mg_gpt_init_weights(mg_gpt *g, uint64_t seed)
+int mg_gpt_init_weights(mg_gpt *g, uint64_t seed)
 {
 	double resid_std = 0.02 / sqrt(2.0 * g->cfg.n_layer);
+	float *base = g->be->device ? stage_in(g, NULL) : g->params;
+
+	if (!base)
+		return MG_E_NOMEM;
 
 #pragma omp parallel for num_threads(mg_threads_get()) schedule(dynamic)
 	for (uint32_t i = 0; i < g->n_tensors; i++) {
 		const mg_gpt_tensor *t = &g->tensors[i];
-		float *x = g->params + t->off;
+		float *x = base + t->off;
 		mg_rng r;
 		double std = t->init == MG_INIT_NORMAL_RESID ? resid_std : 0.02;
 
@@ -155,10 +229,15 @@ void mg_gpt_init_weights(mg_gpt *g, uint64_t seed)
 			       : t->init == MG_INIT_ZERO ? 0.0f
 							 : (float)(std * mg_rng_normal(&r));
 	}
+	if (base != g->params) {
+		g->be->upload(g->params, base, g->n_floats * sizeof *base);
+		free(base);
+	}
 	if (g->m) {
 		g->be->zero(g->m, g->n_floats);
 		g->be->zero(g->v, g->n_floats);
 	}
+	return MG_OK;
 }
 
 static void dims_text(char *buf, size_t n, uint32_t ndim, const uint32_t *dims)
@@ -170,13 +249,15 @@ static void dims_text(char *buf, size_t n, uint32_t ndim, const uint32_t *dims)
 		at += (size_t)snprintf(buf + at, n - at, "%s%u", i ? " x " : "", dims[i]);
 }
 
-int mg_gpt_load(mg_gpt **out, const mg_ckpt *ck, mg_err *e)
+int mg_gpt_load(mg_gpt **out, const mg_ckpt *ck, mg_err *e) { return mg_gpt_load_on(out, ck, mg_backend_cpu(), e); }
+
+int mg_gpt_load_on(mg_gpt **out, const mg_ckpt *ck, const mg_backend *be, mg_err *e)
 {
 	mg_gpt_config c;
 	mg_gpt *g;
-	float *bufs[MG_ROLE_COUNT];
+	float *bufs[MG_ROLE_COUNT] = { NULL, NULL, NULL }, *dst[MG_ROLE_COUNT];
 	size_t found[MG_ROLE_COUNT] = { 0 };
-	int rc;
+	int rc, staged = be->device;
 
 	*out = NULL;
 	if ((rc = mg_gpt_config_from_kv(&ck->config, &c, e)))
@@ -184,7 +265,7 @@ int mg_gpt_load(mg_gpt **out, const mg_ckpt *ck, mg_err *e)
 	if (ck->has_tokenizer && ck->tk.vocab_size > c.vocab_size)
 		return mg_err_set(e, MG_E_CORRUPT, "the embedded tokenizer has %u tokens, more than vocab_size %u",
 				  ck->tk.vocab_size, c.vocab_size);
-	if ((rc = mg_gpt_create(&g, &c, e)))
+	if ((rc = mg_gpt_create_on(&g, &c, be, e)))
 		return rc;
 	for (size_t i = 0; i < ck->n_tensors; i++)
 		if (ck->t[i].role != MG_ROLE_PARAM)
@@ -197,7 +278,14 @@ int mg_gpt_load(mg_gpt **out, const mg_ckpt *ck, mg_err *e)
 			return mg_err_set(e, MG_E_NOMEM, "out of memory for the AdamW moments");
 		}
 	}
-	bufs[MG_ROLE_PARAM] = g->params, bufs[MG_ROLE_ADAM_M] = g->m, bufs[MG_ROLE_ADAM_V] = g->v;
+	dst[MG_ROLE_PARAM] = g->params, dst[MG_ROLE_ADAM_M] = g->m, dst[MG_ROLE_ADAM_V] = g->v;
+	for (uint32_t r = 0; r < MG_ROLE_COUNT; r++) {
+		bufs[r] = staged && dst[r] ? stage_in(g, NULL) : dst[r];
+		if (dst[r] && !bufs[r]) {
+			rc = mg_err_set(e, MG_E_NOMEM, "out of memory for the host staging of the model");
+			goto fail;
+		}
+	}
 	for (size_t i = 0; i < ck->n_tensors; i++) {
 		const mg_tensor *x = &ck->t[i];
 		const mg_gpt_tensor *t = mg_gpt_tensor_find(g, x->name);
@@ -232,9 +320,22 @@ int mg_gpt_load(mg_gpt **out, const mg_ckpt *ck, mg_err *e)
 					goto fail;
 				}
 	}
+	if (staged) {
+		for (uint32_t r = 0; r < MG_ROLE_COUNT; r++)
+			if (dst[r]) {
+				be->upload(dst[r], bufs[r], g->n_floats * sizeof(float));
+				free(bufs[r]);
+				bufs[r] = NULL;
+			}
+		if ((rc = mg_gpt_check(g, e)))
+			goto fail;
+	}
 	*out = g;
 	return MG_OK;
 fail:
+	if (staged)
+		for (uint32_t r = 0; r < MG_ROLE_COUNT; r++)
+			free(bufs[r]);
 	mg_gpt_free(g);
 	return rc;
 }
@@ -243,14 +344,26 @@ int mg_gpt_write(const mg_gpt *g, mg_ckptw *w, uint32_t dtype, uint32_t flags, m
 {
 	const float *bufs[MG_ROLE_COUNT] = { g->params, g->m, g->v };
 	uint32_t roles = (flags & MG_GPT_WRITE_MOMENTS) && g->m ? MG_ROLE_COUNT : 1;
-	int rc;
+	float *staged = NULL;
+	int rc = MG_OK;
 
-	for (uint32_t r = 0; r < roles; r++)
-		for (uint32_t i = 0; i < g->n_tensors; i++) {
-			const mg_gpt_tensor *t = &g->tensors[i];
-			if ((rc = mg_ckptw_tensor(w, t->name, r, r == MG_ROLE_PARAM ? dtype : MG_DTYPE_F32, t->ndim, t->dims,
-						  bufs[r] + t->off, e)))
-				return rc;
+	for (uint32_t r = 0; r < roles && !rc; r++) {
+		const float *src = bufs[r];
+		if (g->be->device) {
+			/* one role at a time through the host */
+			if (!staged && !(staged = malloc(g->n_floats * sizeof *staged)))
+				return mg_err_set(e, MG_E_NOMEM, "out of memory for the host staging of the model");
+			g->be->download(staged, bufs[r], g->n_floats * sizeof *staged);
+			if ((rc = mg_gpt_check(g, e)))
+				break;
+			src = staged;
 		}
-	return MG_OK;
+		for (uint32_t i = 0; i < g->n_tensors && !rc; i++) {
+			const mg_gpt_tensor *t = &g->tensors[i];
+			rc = mg_ckptw_tensor(w, t->name, r, r == MG_ROLE_PARAM ? dtype : MG_DTYPE_F32, t->ndim, t->dims,
+					     src + t->off, e);
+		}
+	}
+	free(staged);
+	return rc;
 }

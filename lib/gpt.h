@@ -8,12 +8,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backend.h" /* also MG_ATTN_* and MG_GELU_* */
 #include "ckpt.h"
 #include "err.h"
 #include "kv.h"
-
-enum { MG_ATTN_VANILLA = 0, MG_ATTN_TIME_WEIGHTING = 1, MG_ATTN_CIRCULANT = 2 };
-enum { MG_GELU_TANH = 0, MG_GELU_ERF = 1 };
 
 /* Limits mg_gpt_config_check enforces (beyond the format's: every tensor at
  * most 2^36 elements). */
@@ -61,18 +59,31 @@ const char *mg_gpt_gelu_name(uint32_t gelu);
  * a process. Same inputs, seeds and thread count give bit-identical results. */
 typedef struct mg_gpt mg_gpt;
 
-/* A model with zeroed parameters (MG_E_INVAL for a bad config, MG_E_NOMEM). */
+/* A model with zeroed parameters (MG_E_INVAL for a bad config, MG_E_NOMEM)
+ * on the CPU backend; _on: on backend be (lib/backend.h). */
 int mg_gpt_create(mg_gpt **g, const mg_gpt_config *c, mg_err *e);
+int mg_gpt_create_on(mg_gpt **g, const mg_gpt_config *c, const mg_backend *be, mg_err *e);
 void mg_gpt_free(mg_gpt *g);
 const mg_gpt_config *mg_gpt_config_of(const mg_gpt *g);
+const mg_backend *mg_gpt_backend(const mg_gpt *g);
+
+/* Moves the model's parameters (and moments and gradients, when it has
+ * them) to backend be, staged through host memory. Only before mg_gpt_alloc
+ * (MG_E_INVAL after it); MG_E_NOMEM; MG_E_IO with the backend's error. */
+int mg_gpt_set_backend(mg_gpt *g, const mg_backend *be, mg_err *e);
+/* MG_E_IO with the backend's message when it has met an error (a device
+ * fault: the model's values are then undefined), else MG_OK. Cheap: call
+ * after each step. */
+int mg_gpt_check(const mg_gpt *g, mg_err *e);
 
 /* minGPT's initialisation, a function of seed alone: Linear and embedding
  * weights N(0, 0.02), the residual projections attn.c_proj.weight and
  * mlp.c_proj.weight N(0, 0.02/sqrt(2 n_layer)), biases 0, LayerNorm weights 1
  * and biases 0, time weights 1. Each tensor draws from its own stream keyed
  * by the seed and its name, so a tensor's values do not depend on which
- * other tensors the configuration has. Clears the AdamW moments. */
-void mg_gpt_init_weights(mg_gpt *g, uint64_t seed);
+ * other tensors the configuration has. Clears the AdamW moments. MG_E_NOMEM
+ * (host staging for a device backend; never on the CPU). */
+int mg_gpt_init_weights(mg_gpt *g, uint64_t seed);
 
 /* A model from a checkpoint read by mg_ckpt_read: the configuration, every
  * parameter (any stored element type, converted to fp32) and, when the
@@ -80,13 +91,17 @@ void mg_gpt_init_weights(mg_gpt *g, uint64_t seed);
  * unexpected one, a shape that differs from the configuration's, or an
  * embedded tokenizer larger than the vocabulary is MG_E_CORRUPT naming it. */
 int mg_gpt_load(mg_gpt **g, const mg_ckpt *ck, mg_err *e);
+/* The same on backend be: the tensors are decoded into host staging and
+ * uploaded (MG_E_IO with the backend's error). */
+int mg_gpt_load_on(mg_gpt **g, const mg_ckpt *ck, const mg_backend *be, mg_err *e);
 
 enum { MG_GPT_WRITE_MOMENTS = 1 }; /* mg_gpt_write flags */
 /* Writes the parameters in the order of formats/checkpoint.md as dtype
  * (MG_DTYPE_*; q8 needs every last dimension divisible by 32), then with
  * MG_GPT_WRITE_MOMENTS the first and second moments as f32 when the model
  * has them. The caller opened w with the config from mg_gpt_config_to_kv and
- * closes it. */
+ * closes it. With a device backend the buffers are downloaded first
+ * (MG_E_NOMEM for the staging, MG_E_IO with the backend's error). */
 int mg_gpt_write(const mg_gpt *g, mg_ckptw *w, uint32_t dtype, uint32_t flags, mg_err *e);
 int mg_gpt_has_moments(const mg_gpt *g);
 
@@ -128,8 +143,8 @@ enum { MG_GPT_DROPOUT = 1 }; /* mg_gpt_forward flags: apply the config's dropout
  * or shape. */
 int mg_gpt_forward(mg_gpt *g, const uint32_t *inputs, const uint32_t *targets, const uint8_t *mask, uint32_t B,
 		   uint32_t T, uint32_t flags, uint64_t dropout_seed, mg_gpt_loss *loss, mg_err *e);
-/* The logits (B,T,V) of the last forward pass, row-major, readable on the
- * host; valid until the next forward or backward (which overwrites them). */
+/* The logits (B,T,V) of the last forward pass, row-major, in the backend's
+ * memory (readable on the host for the CPU backend); valid until the next forward or backward (which overwrites them). */
 const float *mg_gpt_logits(const mg_gpt *g);
 /* -log p(target) of every position of the last forward pass with targets
  * (B,T); 0 where the mask is 0. Valid until the next forward. */

@@ -121,8 +121,11 @@ int mg_gpt_alloc(mg_gpt *g, uint32_t B, uint32_t T, uint32_t flags, mg_err *e)
 	g->ids = grab(g, ba, N, 4, &fail);
 	g->targets = grab(g, ba, N, 4, &fail);
 	g->mask = grab(g, ba, N, 1, &fail);
-	g->att_threads = (uint32_t)(mg_threads_get() > mg_threads_available() ? mg_threads_get() : mg_threads_available());
-	g->att_scratch = grab(g, bs, g->att_threads * mg_attn_scratch_floats(T, (uint32_t)(C / H)), 4, &fail);
+	if (!g->be->device) { /* the CPU attention's per-thread tiles */
+		g->att_threads = (uint32_t)(mg_threads_get() > mg_threads_available() ? mg_threads_get()
+											: mg_threads_available());
+		g->att_scratch = grab(g, bs, g->att_threads * mg_attn_scratch_floats(T, (uint32_t)(C / H)), 4, &fail);
+	}
 	if (train) {
 		g->dres = grab(g, bs, N * C, 4, &fail);
 		g->dc1 = grab(g, bs, N * C, 4, &fail);

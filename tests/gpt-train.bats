@@ -257,6 +257,37 @@ for s in range(1, 25):
 	cmp a.ckpt again.ckpt
 }
 
+@test "gpt-train: --device cpu is the default, byte for byte" {
+	gpt-train -q --data "$(F text.tok)" --iters 3 --batch 4 -o a.ckpt "$(F drop.ckpt)"
+	gpt-train -q --device cpu --data "$(F text.tok)" --iters 3 --batch 4 -o b.ckpt "$(F drop.ckpt)"
+	cmp a.ckpt b.ckpt
+}
+
+# Without a usable GPU (or in a build without CUDA) --device cuda fails
+# before touching any file; with one, make check-cuda tests the backend.
+@test "gpt-train: --device cuda without a GPU fails cleanly with one line" {
+	if nvidia-smi -L > /dev/null 2>&1; then
+		skip "a GPU is present: make check-cuda tests the CUDA backend"
+	fi
+	run --separate-stderr gpt-train --device cuda --data "$(F text.tok)" --iters 1 -o out.ckpt "$(F tiny.ckpt)"
+	assert_failure 1
+	assert_output ""
+	[[ "$stderr" =~ ^gpt-train:\ cuda:\ (no\ CUDA\ device\ available|built\ without\ CUDA\ support) ]]
+	[ "$(printf '%s\n' "$stderr" | wc -l)" -eq 1 ]
+	! ls -A | grep -q out.ckpt # no output, no temporary file
+	run --separate-stderr gpt-train --eval-only --device cuda --val "$(F text.tok)" "$(F tiny.ckpt)"
+	assert_failure 1
+	assert_output ""
+	[[ "$stderr" =~ ^gpt-train:\ cuda:\  ]]
+}
+
+@test "gpt-train: --device bogus is a usage error" {
+	run --separate-stderr gpt-train --device bogus --data "$(F text.tok)" "$(F tiny.ckpt)"
+	assert_failure 2
+	assert_output ""
+	[[ "$stderr" == "gpt-train: invalid value 'bogus' for --device: expected one of cpu, cuda"* ]]
+}
+
 @test "gpt-train: micro-batches accumulate the batch's gradient exactly (up to rounding)" {
 	gpt-train -q --data "$(F add1.tok)" --iters 3 --batch 32 --dropout 0 --log-every 1 --log whole.tsv \
 		-o w.ckpt "$(F add1.ckpt)"
@@ -714,7 +745,7 @@ Try 'gpt-train --help' for more information."
 	for extra in "--data x.tok" "-o out.ckpt" "--iters 3" "--log l.tsv" "--restart"; do
 		run --separate-stderr gpt-train --eval-only --val "$(F text.tok)" $extra "$(F tiny.ckpt)"
 		assert_failure 2
-		[[ "$stderr" == "gpt-train: --eval-only takes only --val, --eval-batches, --micro-batch, -j, -q and a checkpoint"* ]]
+		[[ "$stderr" == "gpt-train: --eval-only takes only --val, --eval-batches, --micro-batch, --device, -j, -q and a checkpoint"* ]]
 	done
 }
 
