@@ -21,27 +21,47 @@ static int flush(mg_idtext_writer *w, mg_err *e)
 	return rc;
 }
 
+/* Writes v in decimal at p, two digits at a time; returns the end. */
+static inline char *put_u32(char *p, uint32_t v)
+{
+	static const char pairs[201] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+				       "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+				       "8081828384858687888990919293949596979899";
+	int len = v < 10 ? 1 : v < 100 ? 2 : v < 1000 ? 3 : v < 10000 ? 4 : v < 100000 ? 5 : v < 1000000 ? 6
+		: v < 10000000 ? 7 : v < 100000000 ? 8 : v < 1000000000 ? 9 : 10;
+	char *q = p + len;
+
+	while (v >= 100) {
+		uint32_t r = v % 100;
+		v /= 100;
+		q -= 2;
+		memcpy(q, pairs + 2 * r, 2);
+	}
+	if (v >= 10)
+		memcpy(q - 2, pairs + 2 * v, 2);
+	else
+		q[-1] = (char)('0' + v);
+	return p + len;
+}
+
 int mg_idtext_put_masked(mg_idtext_writer *w, const uint32_t *ids, const uint8_t *mask, size_t n, mg_err *e)
 {
 	int rc;
 
 	for (size_t i = 0; i < n; i++) {
-		char t[12];
-		int k = 0, paren = mask && !mask[i];
-		uint32_t v = ids[i];
+		int paren = mask && !mask[i];
+		char *p;
 		if (w->n + 14 > sizeof w->buf && (rc = flush(w, e)))
 			return rc;
+		p = w->buf + w->n;
 		if (w->line_open)
-			w->buf[w->n++] = ' ';
+			*p++ = ' ';
 		if (paren)
-			w->buf[w->n++] = '(';
-		do
-			t[k++] = (char)('0' + v % 10);
-		while ((v /= 10));
-		while (k)
-			w->buf[w->n++] = t[--k];
+			*p++ = '(';
+		p = put_u32(p, ids[i]);
 		if (paren)
-			w->buf[w->n++] = ')';
+			*p++ = ')';
+		w->n = (size_t)(p - w->buf);
 		w->line_open = 1;
 	}
 	return MG_OK;
