@@ -137,6 +137,12 @@ check-cuda: all $(CUDA_TESTS)
 	@set -e; for t in $(CUDA_TESTS); do echo "cuda $$t"; ./$$t; done
 endif
 
+# The same test with the kernels of cuda/ compiled for the host over
+# stand-ins of the CUDA runtime and cuBLAS (tests/cuda/emu/): their logic
+# without a GPU, in minutes; not part of check.
+check-cuda-emu: all
+	sh tests/cuda/emu/run.sh
+
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
 	cp $(BINS) $(DESTDIR)$(BINDIR)/
@@ -146,7 +152,7 @@ clean:
 	rm -rf build bin
 
 FORCE:
-.PHONY: all demo check check-slow check-cuda bench install clean deps deps-build deps-check FORCE
+.PHONY: all demo check check-slow check-cuda check-cuda-emu bench install clean deps deps-build deps-check FORCE
 .PRECIOUS: build/%.o build/tests/unit/%.o build/tests/model/%.o build/tests/tools/%.o build/tests/cuda/%.o
 
 -include $(shell find build -name '*.d' 2>/dev/null)
