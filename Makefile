@@ -10,7 +10,7 @@ DESTDIR ?=
 CC ?= cc
 OPT ?= -O2 -march=native
 CFLAGS ?= $(OPT) -g
-# OpenMP runs the CPU kernels' loops (lib/threads.h); kept when CFLAGS is set
+# OpenMP runs the CPU backend's loops (lib/backend/cpu/); kept when CFLAGS is set
 override CFLAGS += -fopenmp
 WARN = -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 CPPFLAGS += -Ilib -Icmd/common -MMD -MP
@@ -48,7 +48,7 @@ endif
 
 TOOLS = adder-gen gpt-init bpe-encode bpe-train gpt-train gpt-sample
 BINS = $(TOOLS:%=bin/%)
-LIB_SRC = $(wildcard lib/*.c)
+LIB_SRC = $(sort $(shell find lib -name '*.c'))
 LIB_OBJ = $(LIB_SRC:%.c=build/%.o)
 CLI_OBJ = build/cmd/common/cli.o
 UNIT_SRC = $(wildcard tests/unit/*.c)

@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "adder.h"
+#include "tasks/adder.h"
 #include "cli.h"
-#include "tokstream.h"
+#include "io/tokstream.h"
 
 static const char usage[] =
 	"usage: adder-gen [-fq] [--digits n] [-s seed] [--problems n] [--test n]\n"
@@ -64,24 +64,24 @@ static void generate(const mg_adder *a, int test_split, int prompts, const char 
 	uint32_t tok[3 * MG_ADDER_DIGITS_MAX + 1];
 	uint8_t mask[3 * MG_ADDER_DIGITS_MAX + 1];
 	uint64_t lo = test_split ? 0 : a->test, hi = test_split ? a->test : a->problems;
-	mg_tokhdr h = mg_tokhdr_make(10, MG_LAYOUT_EXAMPLES, !prompts, len);
+	mg_tokstream_header h = mg_tokstream_header_make(10, MG_LAYOUT_EXAMPLES, !prompts, len);
 	mg_tokenizer tk;
-	mg_tokw *w;
+	mg_tokstream_writer *w;
 	cli_out o;
 	mg_err e;
 
 	digits_tokenizer(&tk);
 	cli_out_open(&o, out_path, 1, force);
-	if (mg_tokw_open(&w, o.f, &h, &tk, MG_ZLIB_LEVEL, &e))
+	if (mg_tokstream_writer_open(&w, o.f, &h, &tk, MG_ZLIB_LEVEL, &e))
 		cli_die_err(o.name, &e);
 	for (uint64_t i = lo; i < hi; i++) {
 		mg_adder_tokens(a, mg_adder_problem(a, i), tok, mask);
-		if (mg_tokw_record(w, &e) || mg_tokw_put(w, tok, mask, len, &e)) {
-			mg_tokw_free(w);
+		if (mg_tokstream_writer_record(w, &e) || mg_tokstream_writer_put(w, tok, mask, len, &e)) {
+			mg_tokstream_writer_free(w);
 			cli_die_err(o.name, &e);
 		}
 	}
-	if (mg_tokw_close(w, &e))
+	if (mg_tokstream_writer_close(w, &e))
 		cli_die_err(o.name, &e);
 	cli_out_commit(&o);
 	mg_tokenizer_free(&tk);
@@ -113,15 +113,15 @@ static void score(const mg_adder *a, const char *in_path, uint64_t show)
 	uint32_t want[3 * MG_ADDER_DIGITS_MAX + 1];
 	uint64_t right = 0, shown = 0;
 	const char *name;
-	mg_tokdata d;
+	mg_tokstream_data d;
 	mg_err e;
 	FILE *f = cli_open_in(in_path, &name);
 
-	if (mg_tokdata_read(f, &d, &e))
+	if (mg_tokstream_data_read(f, &d, &e))
 		cli_die_err(name, &e);
 	cli_close_in(f, name);
 	if (d.h.layout != MG_LAYOUT_EXAMPLES)
-		cli_die(name, "completions must be records (layout examples), not %s", mg_layout_name(d.h.layout));
+		cli_die(name, "completions must be records (layout examples), not %s", mg_tokstream_layout_name(d.h.layout));
 	if (d.n_records != a->test)
 		cli_die(name, "%llu completions for %llu test problems", (unsigned long long)d.n_records,
 			(unsigned long long)a->test);
@@ -152,7 +152,7 @@ static void score(const mg_adder *a, const char *in_path, uint64_t show)
 	}
 	printf("exact match: %llu/%llu = %.2f%%\n", (unsigned long long)right, (unsigned long long)d.n_records,
 	       d.n_records ? 100.0 * (double)right / (double)d.n_records : 0.0);
-	mg_tokdata_free(&d);
+	mg_tokstream_data_free(&d);
 	cli_close_stdout();
 }
 

@@ -6,12 +6,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bpe_encode.h"
-#include "bpe_stream.h"
+#include "bpe/bpe_encode.h"
+#include "bpe/bpe_stream.h"
 #include "cli.h"
-#include "gpt2_import.h"
-#include "idtext.h"
-#include "tokstream.h"
+#include "bpe/gpt2_import.h"
+#include "io/idtext.h"
+#include "io/tokstream.h"
 
 static const char usage[] =
 	"usage: bpe-encode [-fq] [-j n] -m model | --gpt2 dir [--allow-special] [--ids]\n"
@@ -149,7 +149,7 @@ static double now(void)
 /* --- encoding --- */
 
 typedef struct sink_ctx {
-	mg_tokw *w;
+	mg_tokstream_writer *w;
 	mg_idtext_writer *it;
 	int records;
 } sink_ctx;
@@ -157,7 +157,7 @@ typedef struct sink_ctx {
 static int sink_put(void *c, const uint32_t *ids, size_t n, mg_err *e)
 {
 	sink_ctx *s = c;
-	return s->w ? mg_tokw_put(s->w, ids, NULL, n, e) : mg_idtext_put(s->it, ids, n, e);
+	return s->w ? mg_tokstream_writer_put(s->w, ids, NULL, n, e) : mg_idtext_put(s->it, ids, n, e);
 }
 
 static int sink_doc_end(void *c, mg_err *e)
@@ -165,18 +165,18 @@ static int sink_doc_end(void *c, mg_err *e)
 	sink_ctx *s = c;
 	if (!s->records)
 		return MG_OK;
-	return s->w ? mg_tokw_record(s->w, e) : mg_idtext_end_line(s->it, e);
+	return s->w ? mg_tokstream_writer_record(s->w, e) : mg_idtext_end_line(s->it, e);
 }
 
 static void encode(const opts *o, char **files, int n_files)
 {
 	mg_tokenizer tk;
 	mg_bpe_encoder *enc;
-	mg_encode_opts eo = { o->threads, 0, o->sep, o->sep_len };
-	mg_encode_stats st = { 0 };
+	mg_bpe_stream_opts eo = { o->threads, 0, o->sep, o->sep_len };
+	mg_bpe_stream_stats st = { 0 };
 	mg_idtext_writer *it = NULL;
 	sink_ctx sc = { 0 };
-	mg_encode_sink sink = { &sc, sink_put, sink_doc_end };
+	mg_bpe_stream_sink sink = { &sc, sink_put, sink_doc_end };
 	cli_out out;
 	mg_err e;
 	double t0 = now();
@@ -195,25 +195,25 @@ static void encode(const opts *o, char **files, int n_files)
 		mg_idtext_writer_init(it, out.f);
 		sc.it = it;
 	} else {
-		mg_tokhdr h = mg_tokhdr_make(tk.vocab_size, docs ? MG_LAYOUT_DOCUMENTS : MG_LAYOUT_STREAM, 0, 0);
-		if (mg_tokw_open(&sc.w, out.f, &h, o->embed ? &tk : NULL, o->level, &e))
+		mg_tokstream_header h = mg_tokstream_header_make(tk.vocab_size, docs ? MG_LAYOUT_DOCUMENTS : MG_LAYOUT_STREAM, 0, 0);
+		if (mg_tokstream_writer_open(&sc.w, out.f, &h, o->embed ? &tk : NULL, o->level, &e))
 			cli_die_err(out.name, &e);
 	}
 	for (int i = 0; i < (n_files ? n_files : 1); i++) {
 		const char *name;
 		FILE *f = cli_open_in(n_files ? files[i] : NULL, &name);
-		if (mg_encode_file(enc, f, &eo, &sink, &st, &e)) {
+		if (mg_bpe_stream_encode(enc, f, &eo, &sink, &st, &e)) {
 			/* a write error names the output, anything else the input */
-			mg_tokw_free(sc.w);
+			mg_tokstream_writer_free(sc.w);
 			cli_die_err(e.code == MG_E_IO && !ferror(f) ? out.name : name, &e);
 		}
 		cli_close_in(f, name);
 		if (sink_doc_end(&sc, &e)) {
-			mg_tokw_free(sc.w);
+			mg_tokstream_writer_free(sc.w);
 			cli_die_err(out.name, &e);
 		}
 	}
-	if (it ? mg_idtext_finish(it, &e) : mg_tokw_close(sc.w, &e))
+	if (it ? mg_idtext_finish(it, &e) : mg_tokstream_writer_close(sc.w, &e))
 		cli_die_err(out.name, &e);
 	cli_out_commit(&out);
 	if (!o->quiet) {
@@ -274,19 +274,19 @@ static void decode(const opts *o, char **files, int n_files)
 			mg_ids_free(&ids);
 			free(r);
 		} else {
-			mg_tokr *r;
-			mg_tokspan sp;
+			mg_tokstream_reader *r;
+			mg_tokstream_span sp;
 			const mg_tokenizer *tk;
-			if (mg_tokr_open(&r, f, &e)) {
+			if (mg_tokstream_reader_open(&r, f, &e)) {
 				if (e.code == MG_E_MAGIC)
 					cli_die(name, "%s (decimal ids need --ids)", e.msg);
 				cli_die_err(name, &e);
 			}
-			tk = have ? &own : mg_tokr_tokenizer(r);
+			tk = have ? &own : mg_tokstream_reader_tokenizer(r);
 			if (!tk)
 				cli_die(name, "the stream carries no tokenizer: give one with -m or --gpt2");
 			for (;;) {
-				if (mg_tokr_next(r, &sp, &e))
+				if (mg_tokstream_reader_next(r, &sp, &e))
 					cli_die_err(name, &e);
 				if (!sp.n)
 					break;
@@ -294,7 +294,7 @@ static void decode(const opts *o, char **files, int n_files)
 				tokens += sp.n;
 				bytes += b.len;
 			}
-			mg_tokr_close(r);
+			mg_tokstream_reader_close(r);
 		}
 		cli_close_in(f, name);
 	}
@@ -323,13 +323,13 @@ static void to_ids(const opts *o, char **files, int n_files)
 	for (int i = 0; i < (n_files ? n_files : 1); i++) {
 		const char *name;
 		FILE *f = cli_open_in(n_files ? files[i] : NULL, &name);
-		mg_tokr *r;
-		mg_tokspan sp;
-		if (mg_tokr_open(&r, f, &e))
+		mg_tokstream_reader *r;
+		mg_tokstream_span sp;
+		if (mg_tokstream_reader_open(&r, f, &e))
 			cli_die_err(name, &e);
 		for (;;) {
 			size_t at = 0;
-			if (mg_tokr_next(r, &sp, &e))
+			if (mg_tokstream_reader_next(r, &sp, &e))
 				cli_die_err(name, &e);
 			if (!sp.n)
 				break;
@@ -345,7 +345,7 @@ static void to_ids(const opts *o, char **files, int n_files)
 			tokens += sp.n;
 			lines += sp.n_starts;
 		}
-		mg_tokr_close(r);
+		mg_tokstream_reader_close(r);
 		cli_close_in(f, name);
 		if (mg_idtext_end_line(it, &e))
 			cli_die_err(out.name, &e);
@@ -367,8 +367,8 @@ static void from_ids(const opts *o, char **files, int n_files)
 	mg_ids ids = { 0 }, ends = { 0 };
 	mg_buf masks = { 0 };
 	int has_mask = 0;
-	mg_tokhdr h;
-	mg_tokw *w;
+	mg_tokstream_header h;
+	mg_tokstream_writer *w;
 	cli_out out;
 	mg_err e;
 
@@ -394,20 +394,20 @@ static void from_ids(const opts *o, char **files, int n_files)
 	}
 	for (size_t i = 0; i < ids.n; i++)
 		has_mask |= !masks.data[i];
-	h = mg_tokhdr_make(vocab, (uint32_t)o->layout, has_mask, 0);
+	h = mg_tokstream_header_make(vocab, (uint32_t)o->layout, has_mask, 0);
 	cli_out_open(&out, o->out, 1, o->force);
-	if (mg_tokw_open(&w, out.f, &h, have && o->embed ? &tk : NULL, o->level, &e))
+	if (mg_tokstream_writer_open(&w, out.f, &h, have && o->embed ? &tk : NULL, o->level, &e))
 		cli_die_err(out.name, &e);
 	for (size_t l = 0, at = 0; l < ends.n; l++) {
-		if (o->layout != MG_LAYOUT_STREAM && mg_tokw_record(w, &e))
+		if (o->layout != MG_LAYOUT_STREAM && mg_tokstream_writer_record(w, &e))
 			cli_die_err(out.name, &e);
-		if (mg_tokw_put(w, ids.v + at, masks.data + at, ends.v[l] - at, &e)) {
-			mg_tokw_free(w);
+		if (mg_tokstream_writer_put(w, ids.v + at, masks.data + at, ends.v[l] - at, &e)) {
+			mg_tokstream_writer_free(w);
 			cli_die_err(out.name, &e);
 		}
 		at = ends.v[l];
 	}
-	if (mg_tokw_close(w, &e))
+	if (mg_tokstream_writer_close(w, &e))
 		cli_die_err(out.name, &e);
 	cli_out_commit(&out);
 	if (!o->quiet)

@@ -5,10 +5,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "bpe_train.h"
+#include "bpe/bpe_train.h"
 #include "cli.h"
-#include "gpt2_import.h"
-#include "tokenizer.h"
+#include "bpe/gpt2_import.h"
+#include "io/tokenizer.h"
 
 static const char usage[] =
 	"usage: bpe-train [-fqv] [--vocab-size n] [--no-split] [--special text]\n"

@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chunk.h"
-#include "ckpt.h"
+#include "io/chunk.h"
+#include "io/ckpt.h"
 #include "cli.h"
-#include "gpt.h"
-#include "tokstream.h"
+#include "model/gpt.h"
+#include "io/tokstream.h"
 
 static const char usage[] =
 	"usage: gpt-init [-fq] [--layers n] [--heads n] [--embd n] [--block n]\n"
@@ -118,7 +118,7 @@ int main(int argc, char **argv)
 	int force = 0, quiet = 0, c;
 	mg_tokenizer file_tk;
 	const mg_tokenizer *tk = NULL;
-	mg_tokr *data = NULL;
+	mg_tokstream_reader *data = NULL;
 	FILE *data_f = NULL;
 	mg_gpt *g;
 	mg_kv kv = { 0 };
@@ -172,26 +172,26 @@ int main(int argc, char **argv)
 	}
 	if (data_path) {
 		data_f = cli_open_in(data_path, &data_name);
-		if (mg_tokr_open(&data, data_f, &e))
+		if (mg_tokstream_reader_open(&data, data_f, &e))
 			cli_die_err(data_name, &e);
 		if (!tk)
-			tk = mg_tokr_tokenizer(data);
+			tk = mg_tokstream_reader_tokenizer(data);
 	}
-	if (tk_path && data && mg_tokr_header(data)->vocab_size > file_tk.vocab_size)
+	if (tk_path && data && mg_tokstream_reader_header(data)->vocab_size > file_tk.vocab_size)
 		cli_die(data_name, "the token stream has a vocabulary of %u, more than the tokenizer's %u",
-			mg_tokr_header(data)->vocab_size, file_tk.vocab_size);
+			mg_tokstream_reader_header(data)->vocab_size, file_tk.vocab_size);
 	if (vocab) {
 		if (tk_path && file_tk.vocab_size > vocab)
 			cli_die(tk_path, "the tokenizer has %u tokens, more than --vocab %llu", file_tk.vocab_size,
 				(unsigned long long)vocab);
-		if (data && mg_tokr_header(data)->vocab_size > vocab)
+		if (data && mg_tokstream_reader_header(data)->vocab_size > vocab)
 			cli_die(data_name, "the token stream has a vocabulary of %u, more than --vocab %llu",
-				mg_tokr_header(data)->vocab_size, (unsigned long long)vocab);
+				mg_tokstream_reader_header(data)->vocab_size, (unsigned long long)vocab);
 		cfg.vocab_size = (uint32_t)vocab;
 	} else {
 		cfg.vocab_size = tk ? tk->vocab_size : 0;
-		if (data && mg_tokr_header(data)->vocab_size > cfg.vocab_size)
-			cfg.vocab_size = mg_tokr_header(data)->vocab_size;
+		if (data && mg_tokstream_reader_header(data)->vocab_size > cfg.vocab_size)
+			cfg.vocab_size = mg_tokstream_reader_header(data)->vocab_size;
 	}
 	if (mg_gpt_config_check(&cfg, &e))
 		cli_usage_error("%s", e.msg);
@@ -218,7 +218,7 @@ int main(int argc, char **argv)
 			cfg.block_size, cfg.vocab_size, mg_gpt_attention_name(cfg.attention),
 			cfg.time_shift ? ", time-shift" : "", cfg.pos_emb ? "" : ", no pos-emb", mg_gpt_gelu_name(cfg.gelu));
 	if (data) {
-		mg_tokr_close(data);
+		mg_tokstream_reader_close(data);
 		cli_close_in(data_f, data_name);
 	}
 	if (tk_path)

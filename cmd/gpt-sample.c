@@ -1,5 +1,5 @@
 /* gpt-sample: text or tokens from a checkpoint, generated with a KV cache
- * (lib/gpt_infer.h) and sampled by lib/sample.h; or one completion per
+ * (lib/infer/infer.h) and sampled by lib/infer/sample.h; or one completion per
  * prompt record, batched, for evaluation (adder-gen --score). */
 #include <errno.h>
 #include <getopt.h>
@@ -8,15 +8,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "autothreads.h"
-#include "bpe_encode.h"
-#include "ckpt.h"
+#include "core/autothreads.h"
+#include "bpe/bpe_encode.h"
+#include "io/ckpt.h"
 #include "cli.h"
-#include "gpt.h"
-#include "gpt_infer.h"
-#include "sample.h"
-#include "threads.h"
-#include "tokstream.h"
+#include "model/gpt.h"
+#include "infer/infer.h"
+#include "infer/sample.h"
+#include "core/threads.h"
+#include "io/tokstream.h"
 
 static const char usage[] =
 	"usage: gpt-sample [-fqv] [--prompt text | --prompt-file file |\n"
@@ -123,11 +123,11 @@ typedef struct ctx {
 	uint32_t V;             /* ids below this may be read and generated: tk's size, else vocab_size */
 	uint32_t n_seq;
 	cli_out out;
-	mg_tokw *tw;
+	mg_tokstream_writer *tw;
 	int stream_text; /* flush after every token (stdout is a terminal) */
 	uint64_t generated;
 	double t_start;
-	mg_tokdata kept; /* the prompt stream whose tokenizer is used */
+	mg_tokstream_data kept; /* the prompt stream whose tokenizer is used */
 	mg_autothreads at; /* -j 0: the thread count, chosen by timing */
 	int auto_threads;
 } ctx;
@@ -192,7 +192,7 @@ static int same_tokenizer(const mg_tokenizer *a, const mg_tokenizer *b)
 /* A token stream given with the model: its tokenizer must be the
  * checkpoint's; when the checkpoint has none, it becomes the one used if it
  * covers exactly the model's vocabulary. */
-static void adopt_stream_tokenizer(ctx *c, const mg_tokdata *d, const char *name)
+static void adopt_stream_tokenizer(ctx *c, const mg_tokstream_data *d, const char *name)
 {
 	if (!d->has_tokenizer)
 		return;
@@ -208,12 +208,12 @@ static void adopt_stream_tokenizer(ctx *c, const mg_tokdata *d, const char *name
 	c->V = d->tk.vocab_size;
 }
 
-static void read_stream(const char *path, mg_tokdata *d, const char **name)
+static void read_stream(const char *path, mg_tokstream_data *d, const char **name)
 {
 	FILE *f = cli_open_in(path, name);
 	mg_err e;
 
-	if (mg_tokdata_read(f, d, &e))
+	if (mg_tokstream_data_read(f, d, &e))
 		cli_die_err(*name, &e);
 	cli_close_in(f, *name);
 }
@@ -252,7 +252,7 @@ static void make_prompt(ctx *c, mg_ids *prompt, uint64_t **counts, int *echo)
 {
 	const opts *o = c->o;
 	const char *name = NULL;
-	mg_tokdata d;
+	mg_tokstream_data d;
 
 	*counts = NULL;
 	*echo = 1;
@@ -330,7 +330,7 @@ static void make_prompt(ctx *c, mg_ids *prompt, uint64_t **counts, int *echo)
 		c->kept = d;
 		c->tk = &c->kept.tk;
 	} else {
-		mg_tokdata_free(&d);
+		mg_tokstream_data_free(&d);
 	}
 }
 
@@ -454,23 +454,23 @@ static void put_record(ctx *c, const uint32_t *prompt, size_t np, const uint32_t
 	static const uint8_t zeros[4096], ones[4096] = { [0 ... 4095] = 1 };
 	mg_err e;
 
-	if (mg_tokw_record(c->tw, &e))
+	if (mg_tokstream_writer_record(c->tw, &e))
 		cli_die_err(c->out.name, &e);
 	for (size_t k = 0; k < np; k += 4096)
-		if (mg_tokw_put(c->tw, prompt + k, zeros, np - k < 4096 ? np - k : 4096, &e))
+		if (mg_tokstream_writer_put(c->tw, prompt + k, zeros, np - k < 4096 ? np - k : 4096, &e))
 			cli_die_err(c->out.name, &e);
 	for (size_t k = 0; k < ng; k += 4096)
-		if (mg_tokw_put(c->tw, gen + k, ones, ng - k < 4096 ? ng - k : 4096, &e))
+		if (mg_tokstream_writer_put(c->tw, gen + k, ones, ng - k < 4096 ? ng - k : 4096, &e))
 			cli_die_err(c->out.name, &e);
 }
 
 static void open_tokens(ctx *c, uint32_t record_len)
 {
-	mg_tokhdr h = mg_tokhdr_make(c->V, MG_LAYOUT_EXAMPLES, 1, record_len);
+	mg_tokstream_header h = mg_tokstream_header_make(c->V, MG_LAYOUT_EXAMPLES, 1, record_len);
 	mg_err e;
 
 	cli_out_open(&c->out, c->o->out, 1, c->o->force);
-	if (mg_tokw_open(&c->tw, c->out.f, &h, c->tk, 6, &e))
+	if (mg_tokstream_writer_open(&c->tw, c->out.f, &h, c->tk, 6, &e))
 		cli_die_err(c->out.name, &e);
 }
 
@@ -478,7 +478,7 @@ static void close_output(ctx *c)
 {
 	mg_err e;
 
-	if (c->tw && mg_tokw_close(c->tw, &e))
+	if (c->tw && mg_tokstream_writer_close(c->tw, &e))
 		cli_die_err(c->out.name, &e);
 	c->tw = NULL;
 	cli_out_commit(&c->out);
@@ -569,7 +569,7 @@ static void complete_mode(ctx *c)
 {
 	const opts *o = c->o;
 	const char *name;
-	mg_tokdata d;
+	mg_tokstream_data d;
 	uint64_t n_rec, *steps, most = 0, *start, long_prompts = 0;
 	uint32_t **gen, record_len = 0;
 	mg_rng *rng;
@@ -627,7 +627,7 @@ static void complete_mode(ctx *c)
 	free(gen), free(rng), free(steps);
 	if (c->tk == &d.tk) /* the output is written: the tokenizer is no longer needed */
 		c->tk = NULL;
-	mg_tokdata_free(&d);
+	mg_tokstream_data_free(&d);
 }
 
 /* ------------------------------------------------------------------- main */
@@ -739,6 +739,6 @@ int main(int argc, char **argv)
 	mg_sampler_free(c.smp);
 	mg_infer_free(c.inf);
 	mg_ckpt_free(&c.ck);
-	mg_tokdata_free(&c.kept);
+	mg_tokstream_data_free(&c.kept);
 	return CLI_EXIT_OK;
 }

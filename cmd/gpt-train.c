@@ -14,14 +14,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ckpt.h"
+#include "io/ckpt.h"
 #include "cli.h"
-#include "gpt.h"
-#include "threads.h"
-#include "tokstream.h"
-#include "train_data.h"
-#include "train_loop.h"
-#include "train_state.h"
+#include "model/gpt.h"
+#include "core/threads.h"
+#include "io/tokstream.h"
+#include "train/train_data.h"
+#include "train/trainer.h"
+#include "train/train_state.h"
 
 static const char usage[] =
 	"usage: gpt-train [-fqv] --data file [--val file | --val-split frac]\n"
@@ -134,7 +134,7 @@ static const struct option longopts[] = {
  * stored ones of a resumed run. */
 typedef struct opts {
 	const char *ckpt, *data, *val, *out, *log, *best;
-	const char *device; /* a backend name (lib/backend.h) */
+	const char *device; /* a backend name (lib/backend/backend.h) */
 	double val_split, lr, beta1, beta2, eps, wd, clip, dropout;
 	uint64_t iters, epochs, batch, micro, warmup, final, seed, eval_every, eval_batches, log_every, save_every;
 	uint32_t order, sched;
@@ -221,12 +221,12 @@ static double mib(uint64_t bytes) { return (double)bytes / 1048576.0; }
 
 /* ------------------------------------------------------------ files */
 
-static void read_data(const char *path, mg_tokdata *d, const char **name)
+static void read_data(const char *path, mg_tokstream_data *d, const char **name)
 {
 	FILE *f = cli_open_in(path, name);
 	mg_err e;
 
-	if (mg_tokdata_read(f, d, &e))
+	if (mg_tokstream_data_read(f, d, &e))
 		cli_die_err(*name, &e);
 	cli_close_in(f, *name);
 }
@@ -425,7 +425,7 @@ static void progress_clear(progress *p)
 /* The seed's tqdm line for the epoch, and the whole run's position, elapsed
  * time and ETA: "epoch 1 iter 33: train loss 2.61996. lr 5.999354e-04:
  * 100%|##########| 34/34 [00:08<00:00, 4.19it/s] step 34/340 00:08<01:12" */
-static void progress_draw(progress *p, const mg_step_info *in, const mg_train_state *s, uint64_t epoch_steps,
+static void progress_draw(progress *p, const mg_trainer_step_info *in, const mg_train_state *s, uint64_t epoch_steps,
 			  int final)
 {
 	char head[128], bar[32], epoch[96], run[96], line[352], a[32], b[32], c[32], d[32];
@@ -623,13 +623,13 @@ static void apply_opts(const opts *o, mg_train_state *s, int resuming)
 
 /* Opens the view of units [first, first+count) of d, or dies naming the
  * file (and the part, for a split). */
-static mg_tdata *open_view(const mg_tokdata *d, const char *name, const char *part, uint64_t first, uint64_t count,
+static mg_train_data *open_view(const mg_tokstream_data *d, const char *name, const char *part, uint64_t first, uint64_t count,
 			   const mg_gpt_config *c)
 {
-	mg_tdata *t;
+	mg_train_data *t;
 	mg_err e;
 
-	if (mg_tdata_open(&t, d, first, count, c->block_size, c->vocab_size, &e)) {
+	if (mg_train_data_open(&t, d, first, count, c->block_size, c->vocab_size, &e)) {
 		if (part)
 			mg_err_prefix(&e, "%s: ", part);
 		cli_die_err(name, &e);
@@ -637,24 +637,24 @@ static mg_tdata *open_view(const mg_tokdata *d, const char *name, const char *pa
 	return t;
 }
 
-static void describe_data(const char *what, const char *name, const mg_tdata *t, uint32_t order, uint32_t batch,
+static void describe_data(const char *what, const char *name, const mg_train_data *t, uint32_t order, uint32_t batch,
 			  uint64_t epoch_len)
 {
 	char a[32], b[32], c[32];
 
-	if (mg_tdata_layout(t) == MG_LAYOUT_EXAMPLES)
+	if (mg_train_data_layout(t) == MG_LAYOUT_EXAMPLES)
 		fprintf(stderr, "%s: %s: %s: %s records (%s targets)", cli_prog(), what, name,
-			grouped(mg_tdata_records(t), a, sizeof a), grouped(mg_tdata_targets(t), b, sizeof b));
+			grouped(mg_train_data_records(t), a, sizeof a), grouped(mg_train_data_targets(t), b, sizeof b));
 	else
-		fprintf(stderr, "%s: %s: %s: %s tokens (%s)", cli_prog(), what, name, grouped(mg_tdata_tokens(t), a, sizeof a),
-			mg_layout_name(mg_tdata_layout(t)));
+		fprintf(stderr, "%s: %s: %s: %s tokens (%s)", cli_prog(), what, name, grouped(mg_train_data_tokens(t), a, sizeof a),
+			mg_tokstream_layout_name(mg_train_data_layout(t)));
 	if (batch)
 		fprintf(stderr, "; %s %s per epoch in %s order: %s steps of %u\n", grouped(epoch_len, c, sizeof c),
-			mg_tdata_layout(t) == MG_LAYOUT_EXAMPLES ? "records" : "windows", mg_order_name(order),
+			mg_train_data_layout(t) == MG_LAYOUT_EXAMPLES ? "records" : "windows", mg_train_data_order_name(order),
 			grouped((epoch_len + batch - 1) / batch, a, sizeof a), batch);
 	else
 		fprintf(stderr, "; %s %s\n", grouped(epoch_len, c, sizeof c),
-			mg_tdata_layout(t) == MG_LAYOUT_EXAMPLES ? "records" : "windows");
+			mg_train_data_layout(t) == MG_LAYOUT_EXAMPLES ? "records" : "windows");
 }
 
 /* Everything a run needs, for the functions of the training loop. */
@@ -662,7 +662,7 @@ typedef struct run {
 	const opts *o;
 	const mg_gpt *g;
 	mg_trainer *tr;
-	mg_tdata *val;
+	mg_train_data *val;
 	const char *data_name, *val_name;
 	const mg_tokenizer *tk;
 	uint32_t write_flags;
@@ -688,7 +688,7 @@ static void device_check(const mg_gpt *g)
 
 /* Evaluates after a step: prints the loss, tracks and saves the best.
  * Returns 0 when a signal interrupted it. */
-static int run_eval(run *r, const mg_step_info *in)
+static int run_eval(run *r, const mg_trainer_step_info *in)
 {
 	const mg_train_state *s = mg_trainer_state(r->tr);
 	const opts *o = r->o;
@@ -728,7 +728,7 @@ static int run_eval(run *r, const mg_step_info *in)
 }
 
 /* The plain progress line of a log interval (stderr not a terminal). */
-static void run_report(run *r, const mg_step_info *in)
+static void run_report(run *r, const mg_trainer_step_info *in)
 {
 	const mg_train_state *s = mg_trainer_state(r->tr);
 	double tl = r->iv_count ? r->iv_loss / (double)r->iv_count : 0.0;
@@ -744,7 +744,7 @@ static void run_report(run *r, const mg_step_info *in)
 }
 
 /* A row of the metrics log, which ends the log interval. */
-static void run_log_row(run *r, const mg_step_info *in, int evaluated)
+static void run_log_row(run *r, const mg_trainer_step_info *in, int evaluated)
 {
 	const mg_train_state *s = mg_trainer_state(r->tr);
 	double tl = r->iv_count ? r->iv_loss / (double)r->iv_count : 0.0;
@@ -766,10 +766,10 @@ static void run_log_row(run *r, const mg_step_info *in, int evaluated)
 
 /* Stops the run on a loss or gradient that is not finite: the state is
  * that before the step, which goes to -o. */
-_Noreturn static void run_nonfinite(run *r, const mg_step_info *in)
+_Noreturn static void run_nonfinite(run *r, const mg_trainer_step_info *in)
 {
-	const char *what = in->status == MG_STEP_LOSS_NONFINITE ? "the loss" : "the gradient norm";
-	double v = in->status == MG_STEP_LOSS_NONFINITE ? in->loss : in->grad_norm;
+	const char *what = in->status == MG_TRAINER_STEP_LOSS_NONFINITE ? "the loss" : "the gradient norm";
+	double v = in->status == MG_TRAINER_STEP_LOSS_NONFINITE ? in->loss : in->grad_norm;
 	unsigned long long step = (unsigned long long)mg_trainer_state(r->tr)->step;
 	const char *out = r->o->out && strcmp(r->o->out, "-") ? r->o->out : NULL;
 	mg_err e;
@@ -792,7 +792,7 @@ static void run_train(run *r)
 	const opts *o = r->o;
 	const mg_train_state *s = mg_trainer_state(r->tr);
 	uint64_t last_epoch = UINT64_MAX;
-	mg_step_info in;
+	mg_trainer_step_info in;
 	mg_err e;
 
 	while (!mg_trainer_done(r->tr) && !stop_sig) {
@@ -803,7 +803,7 @@ static void run_train(run *r)
 			cli_die(r->data_name, "%s", e.msg);
 		device_check(r->g);
 		dt = now() - t0;
-		if (in.status != MG_STEP_OK)
+		if (in.status != MG_TRAINER_STEP_OK)
 			run_nonfinite(r, &in);
 		if (in.epoch != last_epoch) {
 			r->pr.epoch_t0 = t0;
@@ -843,7 +843,7 @@ static void run_train(run *r)
 }
 
 /* The model, the data, the run's plan on stderr. */
-static void print_plan(const run *r, const mg_gpt *g, const mg_tdata *train, int resuming, uint64_t steps_left,
+static void print_plan(const run *r, const mg_gpt *g, const mg_train_data *train, int resuming, uint64_t steps_left,
 		       int split)
 {
 	const mg_gpt_config *c = mg_gpt_config_of(g);
@@ -869,7 +869,7 @@ static void print_plan(const run *r, const mg_gpt *g, const mg_tdata *train, int
 		else
 			snprintf(what, sizeof what, "validation split (last %g)", s->val_split);
 		describe_data(what, o->val ? r->val_name : r->data_name, r->val, 0, 0,
-			      mg_tdata_epoch_len(r->val, MG_ORDER_SEQUENTIAL));
+			      mg_train_data_epoch_len(r->val, MG_ORDER_SEQUENTIAL));
 	}
 	fprintf(stderr, "%s: %s step %llu: %s steps to step %llu; lr %g %s", cli_prog(),
 		resuming ? "resuming at" : "starting at", (unsigned long long)s->step, grouped(steps_left, n1, sizeof n1),
@@ -892,7 +892,7 @@ static void print_plan(const run *r, const mg_gpt *g, const mg_tdata *train, int
 		fprintf(stderr,
 			"%s: hyperparameters: seed %llu, order %s, %s %llu, betas %g %g, eps %g, weight decay %g, "
 			"grad clip %g, val split %g, eval every %s, eval batches %llu\n",
-			cli_prog(), (unsigned long long)s->seed, mg_order_name(s->order), s->iters ? "iters" : "epochs",
+			cli_prog(), (unsigned long long)s->seed, mg_train_data_order_name(s->order), s->iters ? "iters" : "epochs",
 			(unsigned long long)(s->iters ? s->iters : s->epochs), s->beta1, s->beta2, s->eps, s->weight_decay,
 			s->grad_clip, s->val_split, o->eval_every ? grouped(o->eval_every, n1, sizeof n1) : "epoch",
 			(unsigned long long)o->eval_batches);
@@ -905,8 +905,8 @@ int main(int argc, char **argv)
 	FILE *ck_f;
 	mg_ckpt ck;
 	mg_gpt *g;
-	mg_tokdata data, vdata;
-	mg_tdata *train;
+	mg_tokstream_data data, vdata;
+	mg_train_data *train;
 	mg_train_state st;
 	const mg_gpt_config *cfg;
 	const mg_backend *be;
@@ -979,7 +979,7 @@ int main(int argc, char **argv)
 	if (ck.has_tokenizer && data.has_tokenizer && !same_tokenizer(&ck.tk, &data.tk))
 		cli_die(r.data_name, "its tokenizer is not the checkpoint's");
 	r.tk = ck.has_tokenizer ? &ck.tk : data.has_tokenizer && data.tk.vocab_size <= cfg->vocab_size ? &data.tk : NULL;
-	units = mg_tdata_units(&data);
+	units = mg_train_data_units(&data);
 	if (st.val_split > 0) {
 		/* kept when resuming with --val, so that the training part stays the same */
 		n_val = (uint64_t)floor((double)units * st.val_split);
@@ -1002,24 +1002,24 @@ int main(int argc, char **argv)
 		if (vdata.has_tokenizer && data.has_tokenizer && !same_tokenizer(&vdata.tk, &data.tk))
 			cli_die(r.val_name, "its tokenizer is not the training data's");
 		if (vdata.h.layout != data.h.layout)
-			cli_die(r.val_name, "layout %s, not the training data's %s", mg_layout_name(vdata.h.layout),
-				mg_layout_name(data.h.layout));
-		r.val = open_view(&vdata, r.val_name, NULL, 0, mg_tdata_units(&vdata), cfg);
+			cli_die(r.val_name, "layout %s, not the training data's %s", mg_tokstream_layout_name(vdata.h.layout),
+				mg_tokstream_layout_name(data.h.layout));
+		r.val = open_view(&vdata, r.val_name, NULL, 0, mg_train_data_units(&vdata), cfg);
 	}
-	if (resuming && !o.eval_only && (st.data_fingerprint != mg_tdata_fingerprint(train) || st.data_tokens != mg_tdata_tokens(train)))
+	if (resuming && !o.eval_only && (st.data_fingerprint != mg_train_data_fingerprint(train) || st.data_tokens != mg_train_data_tokens(train)))
 		cli_die(r.data_name, "not the data this checkpoint was trained on (%s tokens then, %s now, different "
 				     "contents; --restart starts a new run on it)",
-			grouped(st.data_tokens, n1, sizeof n1), grouped(mg_tdata_tokens(train), n2, sizeof n2));
-	st.data_fingerprint = mg_tdata_fingerprint(train);
-	st.data_tokens = mg_tdata_tokens(train);
+			grouped(st.data_tokens, n1, sizeof n1), grouped(mg_train_data_tokens(train), n2, sizeof n2));
+	st.data_fingerprint = mg_train_data_fingerprint(train);
+	st.data_tokens = mg_train_data_tokens(train);
 
 	if (o.best && !r.val)
 		cli_usage_error("--best needs validation data (--val or --val-split)");
 
 	/* the run */
-	max_len = mg_tdata_max_len(train);
-	if (r.val && mg_tdata_max_len(r.val) > max_len)
-		max_len = mg_tdata_max_len(r.val);
+	max_len = mg_train_data_max_len(train);
+	if (r.val && mg_train_data_max_len(r.val) > max_len)
+		max_len = mg_train_data_max_len(r.val);
 	if (mg_trainer_init(&r.tr, g, train, &st, max_len, &e))
 		cli_die(be->device ? be->name : NULL, "%s", e.msg);
 	device_check(g);
@@ -1037,10 +1037,10 @@ int main(int argc, char **argv)
 			fprintf(stderr, "%s: evaluated step %llu on %s in %.1f s\n", cli_prog(),
 				(unsigned long long)mg_trainer_state(r.tr)->step, r.val_name, now() - t0);
 		mg_trainer_free(r.tr);
-		mg_tdata_free(train);
-		mg_tdata_free(r.val);
-		mg_tokdata_free(&data);
-		mg_tokdata_free(&vdata);
+		mg_train_data_free(train);
+		mg_train_data_free(r.val);
+		mg_tokstream_data_free(&data);
+		mg_tokstream_data_free(&vdata);
 		mg_gpt_free(g);
 		mg_ckpt_free(&ck);
 		return CLI_EXIT_OK;
@@ -1098,11 +1098,11 @@ int main(int argc, char **argv)
 		fputc('\n', stderr);
 	}
 	mg_trainer_free(r.tr);
-	mg_tdata_free(train);
-	mg_tdata_free(r.val);
-	mg_tokdata_free(&data);
+	mg_train_data_free(train);
+	mg_train_data_free(r.val);
+	mg_tokstream_data_free(&data);
 	if (have_vdata)
-		mg_tokdata_free(&vdata);
+		mg_tokstream_data_free(&vdata);
 	mg_gpt_free(g);
 	mg_ckpt_free(&ck);
 	if (stop_sig) {

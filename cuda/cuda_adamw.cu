@@ -1,5 +1,5 @@
 /* AdamW (CUDA) with torch.optim.AdamW's arithmetic, the CPU's formula
- * (lib/op_adamw.c), one thread per parameter. */
+ * (lib/backend/cpu/cpu_adamw.c), one thread per parameter. */
 #include "cuda_common.cuh"
 
 static __global__ void adamw_kernel(float *p, const float *g, float *m, float *v, size_t n, mg_adamw_args a)

@@ -1,5 +1,5 @@
 /* Causal self-attention with the time-weighting variants (CUDA); the math
- * is lib/op_attention_ref.c's. Per sequence b, the H heads are one strided
+ * is lib/backend/cpu/cpu_attention_ref.c's. Per sequence b, the H heads are one strided
  * batched product in cuBLAS (fp32); row kernels (a block per query row)
  * do the masked softmax, the time weights and dropout:
  *   S = q k^T / sqrt(hs)  (into probs)       P = softmax_{j<=i}(S) (probs)

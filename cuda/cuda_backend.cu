@@ -1,5 +1,5 @@
 /* The CUDA backend: device selection, memory, the error record, the scratch
- * buffers and the table of lib/backend.h over the kernels of cuda_*.cu.
+ * buffers and the table of lib/backend/backend.h over the kernels of cuda_*.cu.
  * Everything runs on the default stream, so ops are ordered, and copies to
  * the host wait for the ops before them. */
 #include <stdio.h>

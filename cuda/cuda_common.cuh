@@ -1,7 +1,7 @@
 /* Shared by the files of the CUDA backend: the error record, cuBLAS, the
  * backend's own scratch, launch shapes, deterministic block reductions and
  * the dropout hash on the device. Not a public header: the library sees
- * only mg_backend_cuda (lib/backend.h). */
+ * only mg_backend_cuda (lib/backend/backend.h). */
 #ifndef MG_CUDA_COMMON_CUH
 #define MG_CUDA_COMMON_CUH
 
@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 extern "C" {
-#include "backend.h"
+#include "backend/backend.h"
 }
 
 /* ------------------------------------------------------------ errors */
@@ -91,7 +91,7 @@ __device__ inline float mg_cu_block_max(float v, float *sh)
 
 /* ------------------------------------------------------------ dropout */
 
-/* mg_hash64 (lib/rng.h), bit for bit. */
+/* mg_hash64 (lib/core/rng.h), bit for bit. */
 __device__ inline uint64_t mg_cu_hash64(uint64_t x)
 {
 	x += 0x9e3779b97f4a7c15ull;
@@ -99,7 +99,7 @@ __device__ inline uint64_t mg_cu_hash64(uint64_t x)
 	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
 	return x ^ (x >> 31);
 }
-/* mg_dropout_keep (lib/backend.h). */
+/* mg_dropout_keep (lib/backend/backend.h). */
 __device__ inline int mg_cu_keep(uint64_t seed, uint64_t i, uint32_t threshold)
 {
 	return (uint32_t)(mg_cu_hash64(seed + i) >> 40) >= threshold;

@@ -1,4 +1,4 @@
-/* GELU (CUDA), elementwise, with the CPU's formulas (lib/op_gelu.c): exact
+/* GELU (CUDA), elementwise, with the CPU's formulas (lib/backend/cpu/cpu_gelu.c): exact
  * x Phi(x), or the tanh form as x s with s = 1 / (1 + exp(-2u)), u =
  * sqrt(2/pi) (x + 0.044715 x^3), the exponent capped at 88. */
 #include "cuda_common.cuh"

@@ -22,9 +22,9 @@ setup_file() {
 }
 
 @test "bpe-encode: the unicode tables are what the generator makes from the committed ranges" {
-	run /usr/bin/python3 "$ROOT/lib/unicode16/mkunicode.py"
+	run /usr/bin/python3 "$ROOT/lib/bpe/unicode16/mkunicode.py"
 	assert_success
-	assert_equal "$output" "$(cat "$ROOT/lib/unicode.c")"
+	assert_equal "$output" "$(cat "$ROOT/lib/bpe/unicode.c")"
 }
 
 @test "bpe-encode: minGPT's example sentence gives GPT-2's ids, from the JSON files and from the model file" {

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "err.h"
+#include "core/err.h"
 
 #define MYGPT_VERSION "0.1.0"
 

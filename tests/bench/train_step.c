@@ -9,9 +9,9 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "gpt.h"
-#include "rng.h"
-#include "threads.h"
+#include "model/gpt.h"
+#include "core/rng.h"
+#include "core/threads.h"
 
 static double now(void)
 {

@@ -3,7 +3,7 @@
 (GPT-2 pattern) or BasicTokenizer.train (--no-split), written to be
 obviously correct, not fast: every round recounts all pairs of all pieces.
 The pre-tokenizer is Python's re with the Unicode 16 classes of
-lib/unicode16/*.ranges (so it also checks bpe-train's hand-written matcher).
+lib/bpe/unicode16/*.ranges (so it also checks bpe-train's hand-written matcher).
 
 usage: ref_train.py [--no-split] --vocab-size N TEXT [MODEL.tkz]
 Prints the merges ("left right" per line), or with MODEL.tkz compares them
@@ -20,7 +20,7 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 
 def char_class(name):
     parts = []
-    with open(os.path.join(ROOT, "lib", "unicode16", name + ".ranges")) as f:
+    with open(os.path.join(ROOT, "lib", "bpe", "unicode16", name + ".ranges")) as f:
         for line in f:
             a, b = (int(x, 16) for x in line.split())
             parts.append("\\U%08x-\\U%08x" % (a, b))

@@ -1,5 +1,5 @@
 /* The CUDA backend against the CPU one (make check-cuda): every op of
- * lib/backend.h on random inputs of several shapes, with and without
+ * lib/backend/backend.h on random inputs of several shapes, with and without
  * dropout and masks, all attention variants; then a few training steps of
  * tiny models on both. Prints the worst error of each op, as
  * max |gpu - cpu| / max |cpu| over an output (so an error of 1e-6 means
@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
-#include "gpt.h"
-#include "gpt_impl.h"
-#include "rng.h"
+#include "backend/backend.h"
+#include "model/gpt.h"
+#include "model/gpt_internal.h"
+#include "core/rng.h"
 
 /* Tolerances, relative to the largest value of the output. fp32 products
  * and reductions in another order agree to a few ulps of the largest term;

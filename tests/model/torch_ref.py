@@ -12,7 +12,7 @@ files with tests/formats/mgread.py, runs the same steps in float64 PyTorch
 (the reference) and prints, per quantity, the worst error of the C float32
 results: max |c - ref| / max |ref| over each tensor (scale-relative, so
 values near zero do not blow it up). Dropout masks are rebuilt from the
-counter-based hash the library documents (lib/backend.h). The same model
+counter-based hash the library documents (lib/backend/backend.h). The same model
 run in float32 PyTorch is reported beside it for scale.
 
 usage: torch_ref.py BINDIR DUMP [--configs N] [--seed S] [--tol X] [-v]

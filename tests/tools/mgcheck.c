@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ckpt.h"
-#include "tokstream.h"
+#include "io/ckpt.h"
+#include "io/tokstream.h"
 
 static int check_one(const char *path)
 {
@@ -55,16 +55,16 @@ static int check_one(const char *path)
 			mg_ckpt_free(&ck);
 		}
 	} else {
-		mg_tokdata d;
-		rc = mg_tokdata_read(f, &d, &e);
+		mg_tokstream_data d;
+		rc = mg_tokstream_data_read(f, &d, &e);
 		if (!rc) {
 			uint64_t sum = 0;
 			for (uint64_t i = 0; i < d.n; i++)
 				sum += d.ids[i];
 			printf("tokens vocab=%u layout=%s mask=%u n=%llu records=%llu sum=%llu\n", d.h.vocab_size,
-			       mg_layout_name(d.h.layout), d.h.has_mask, (unsigned long long)d.n,
+			       mg_tokstream_layout_name(d.h.layout), d.h.has_mask, (unsigned long long)d.n,
 			       (unsigned long long)d.n_records, (unsigned long long)sum);
-			mg_tokdata_free(&d);
+			mg_tokstream_data_free(&d);
 		}
 	}
 	fclose(f);

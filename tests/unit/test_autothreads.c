@@ -1,12 +1,12 @@
-/* The thread-count chooser (lib/autothreads.c) on simulated timings: it
+/* The thread-count chooser (lib/core/autothreads.c) on simulated timings: it
  * keeps all threads while they are faster, moves to one when a busy
  * machine makes threads crawl, comes back when the machine is idle again,
  * probes less and less often while nothing changes, compares only calls of
  * one shape, and leaves mg_threads_get in step with its choice. */
 #include "check.h"
 
-#include "autothreads.h"
-#include "threads.h"
+#include "core/autothreads.h"
+#include "core/threads.h"
 
 /* A call's time with n threads: quiet, all threads twice as fast; busy,
  * all threads fifty times slower. */

@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bpe_stream.h"
-#include "bpe_train.h"
+#include "bpe/bpe_stream.h"
+#include "bpe/bpe_train.h"
 #include "check.h"
-#include "gpt2_import.h"
+#include "bpe/gpt2_import.h"
 
 typedef struct got {
 	mg_ids ids;
@@ -70,11 +70,11 @@ static void run(const mg_tokenizer *tk, uint32_t flags, const uint8_t *text, siz
 		for (size_t bi = 0; bi < sizeof blocks / sizeof *blocks; bi++)
 			for (uint32_t threads = 1; threads <= 3; threads += 2) {
 				FILE *f = fmemopen((void *)text, n, "rb");
-				mg_encode_opts o = { threads, blocks[bi], (const uint8_t *)seps[si], seps[si] ? strlen(seps[si]) : 0 };
-				mg_encode_stats st = { 0 };
+				mg_bpe_stream_opts o = { threads, blocks[bi], (const uint8_t *)seps[si], seps[si] ? strlen(seps[si]) : 0 };
+				mg_bpe_stream_stats st = { 0 };
 				got g = { { 0 }, 0 };
-				mg_encode_sink sink = { &g, put, doc_end };
-				int rc = mg_encode_file(enc, f, &o, &sink, &st, &e);
+				mg_bpe_stream_sink sink = { &g, put, doc_end };
+				int rc = mg_bpe_stream_encode(enc, f, &o, &sink, &st, &e);
 				fclose(f);
 				if (rc || g.ids.n != want.n || memcmp(g.ids.v, want.v, want.n * sizeof *want.v) ||
 				    st.bytes != n) {

@@ -3,12 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "adder.h"
+#include "tasks/adder.h"
 #include "check.h"
-#include "dtype.h"
-#include "kv.h"
-#include "rng.h"
-#include "tokstream.h"
+#include "io/dtype.h"
+#include "io/kv.h"
+#include "core/rng.h"
+#include "io/tokstream.h"
 
 static void test_f16(void)
 {
@@ -164,23 +164,23 @@ static void test_adder(void)
 
 static void test_writer_checks(void)
 {
-	mg_tokhdr h = mg_tokhdr_make(10, MG_LAYOUT_EXAMPLES, 0, 3);
-	mg_tokw *w;
+	mg_tokstream_header h = mg_tokstream_header_make(10, MG_LAYOUT_EXAMPLES, 0, 3);
+	mg_tokstream_writer *w;
 	mg_err e;
 	uint32_t ids[4] = { 1, 2, 3, 4 }, bad = 10;
 	FILE *f = tmpfile();
 
-	CHECK_EQ(mg_tokw_open(&w, f, &h, NULL, 6, &e), MG_OK);
-	CHECK_EQ(mg_tokw_put(w, &bad, NULL, 1, &e), MG_E_INVAL);
+	CHECK_EQ(mg_tokstream_writer_open(&w, f, &h, NULL, 6, &e), MG_OK);
+	CHECK_EQ(mg_tokstream_writer_put(w, &bad, NULL, 1, &e), MG_E_INVAL);
 	CHECK(strstr(e.msg, "outside the vocabulary of 10") != NULL);
-	CHECK_EQ(mg_tokw_put(w, ids, NULL, 4, &e), MG_OK);
-	mg_tokw_record(w, &e);
-	CHECK_EQ(mg_tokw_put(w, ids, NULL, 1, &e), MG_E_INVAL); /* record 0 had 4 tokens, not 3 */
-	mg_tokw_free(w);
-	h = mg_tokhdr_make(70000, MG_LAYOUT_STREAM, 0, 0);
+	CHECK_EQ(mg_tokstream_writer_put(w, ids, NULL, 4, &e), MG_OK);
+	mg_tokstream_writer_record(w, &e);
+	CHECK_EQ(mg_tokstream_writer_put(w, ids, NULL, 1, &e), MG_E_INVAL); /* record 0 had 4 tokens, not 3 */
+	mg_tokstream_writer_free(w);
+	h = mg_tokstream_header_make(70000, MG_LAYOUT_STREAM, 0, 0);
 	CHECK_EQ(h.id_bytes, 4);
 	h.id_bytes = 2;
-	CHECK(mg_tokw_open(&w, f, &h, NULL, 6, &e) != MG_OK);
+	CHECK(mg_tokstream_writer_open(&w, f, &h, NULL, 6, &e) != MG_OK);
 	fclose(f);
 }
 

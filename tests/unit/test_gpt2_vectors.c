@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bpe_encode.h"
+#include "bpe/bpe_encode.h"
 #include "check.h"
-#include "gpt2_import.h"
-#include "pretok.h"
+#include "bpe/gpt2_import.h"
+#include "bpe/pretok.h"
 
 #define DATA "tests/data/gpt2/"
 

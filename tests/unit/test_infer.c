@@ -1,4 +1,4 @@
-/* KV-cache inference (lib/gpt_infer.c, lib/infer_kernels.c) against the
+/* KV-cache inference (lib/infer/infer.c, lib/backend/cpu/cpu_infer.c) against the
  * model's own forward pass (mg_gpt_forward on the cropped context, the
  * minGPT way): logits at every step and greedy tokens, for every attention
  * variant, time-shift, no positional embedding, both GELUs, odd sizes, and
@@ -9,12 +9,12 @@
 
 #include <string.h>
 
-#include "backend_cpu.h"
-#include "gpt_impl.h"
-#include "gpt_infer.h"
-#include "infer_kernels.h"
-#include "rng.h"
-#include "threads.h"
+#include "backend/cpu/cpu.h"
+#include "model/gpt_internal.h"
+#include "infer/infer.h"
+#include "backend/cpu/cpu_infer.h"
+#include "core/rng.h"
+#include "core/threads.h"
 
 /* Logits of the cached engine against the full forward pass: relative to
  * the logits' scale (float sums of a few hundred terms in another order). */
@@ -101,7 +101,7 @@ static double rel_diff(const float *a, const float *b, uint32_t n)
 	return d / s;
 }
 
-/* The window rule of gpt_infer.h, written again from its comment: the
+/* The window rule of infer.h, written again from its comment: the
  * start of the window after each token. */
 static uint64_t next_start(uint64_t start, uint64_t m, uint32_t T, uint32_t slide)
 {

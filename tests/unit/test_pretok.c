@@ -7,9 +7,9 @@
 #include <string.h>
 
 #include "check.h"
-#include "pretok.h"
-#include "rng.h"
-#include "unicode.h"
+#include "bpe/pretok.h"
+#include "core/rng.h"
+#include "bpe/unicode.h"
 
 #define MAXC 64
 

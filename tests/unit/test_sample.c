@@ -1,4 +1,4 @@
-/* Sampling (lib/sample.c): the distribution after temperature, top-k (ties
+/* Sampling (lib/infer/sample.c): the distribution after temperature, top-k (ties
  * with the k-th logit kept) and top-p, against values worked out by hand
  * and by sorting; greedy, top-k 1 and a temperature near zero pick the
  * argmax; seeds reproduce; draws follow the distribution; the first-token
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sample.h"
+#include "infer/sample.h"
 
 static mg_sampler *make(uint32_t n, int greedy, double t, uint32_t k, double p)
 {

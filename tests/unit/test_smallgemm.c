@@ -1,11 +1,11 @@
-/* The attention's small matrix products (lib/smallgemm.c) against a double
+/* The attention's small matrix products (lib/backend/cpu/smallgemm.c) against a double
  * reference: both layouts of A, overwrite and accumulate, edge tiles of
  * every size, the causal limits (with the zeros they promise), and the
  * transpose and copy helpers. */
 #include "check.h"
 #include "gradcheck.h"
 
-#include "smallgemm.h"
+#include "backend/cpu/smallgemm.h"
 
 static void test_gemm(int mode, uint32_t m, uint32_t n, uint32_t k, int acc, int64_t climit, int64_t plimit)
 {
@@ -22,7 +22,7 @@ static void test_gemm(int mode, uint32_t m, uint32_t n, uint32_t k, int acc, int
 		for (uint32_t p = 0; p < k; p++)
 			if (mode == MG_SG_NN ? (int64_t)p > plimit + r : (int64_t)p < (int64_t)r - plimit)
 				A[mode == MG_SG_NN ? r * lda + p : p * lda + r] = 0.0f;
-	mg_small_gemm(mode | (acc ? MG_SG_ACC : 0), m, n, k, alpha, A, lda, B, ldb, C, ldc, climit, plimit);
+	mg_smallgemm(mode | (acc ? MG_SG_ACC : 0), m, n, k, alpha, A, lda, B, ldb, C, ldc, climit, plimit);
 	for (uint32_t r = 0; r < m; r++)
 		for (uint32_t c = 0; c < ldc; c++) {
 			double want = C0[r * ldc + c];
@@ -50,11 +50,11 @@ static void test_moves(uint32_t m, uint32_t n)
 	size_t lds = n + 3, ldd = m + 5;
 	float *s = gc_rand(m * lds, -1, 1), *d = calloc(n * ldd + m * lds, sizeof *d);
 
-	mg_small_transpose(d, ldd, s, lds, m, n);
+	mg_smallgemm_transpose(d, ldd, s, lds, m, n);
 	for (uint32_t i = 0; i < m; i++)
 		for (uint32_t j = 0; j < n; j++)
 			CHECK(d[j * ldd + i] == s[i * lds + j]);
-	mg_small_copy(d, lds, s, lds, m, n);
+	mg_smallgemm_copy(d, lds, s, lds, m, n);
 	for (uint32_t i = 0; i < m; i++)
 		CHECK(!memcmp(d + i * lds, s + i * lds, n * sizeof *d));
 	free(s), free(d);

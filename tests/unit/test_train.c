@@ -7,22 +7,22 @@
 
 #include <string.h>
 
-#include "ckpt.h"
-#include "gpt_impl.h"
-#include "threads.h"
-#include "train_data.h"
-#include "train_loop.h"
-#include "train_schedule.h"
-#include "train_state.h"
+#include "io/ckpt.h"
+#include "model/gpt_internal.h"
+#include "core/threads.h"
+#include "train/train_data.h"
+#include "train/trainer.h"
+#include "train/lr_sched.h"
+#include "train/train_state.h"
 
 /* ------------------------------------------------------------ helpers */
 
 /* A token stream in memory: n ids drawn below V, an optional mask, and
  * records of the given lengths (examples, documents) or none (stream). */
-static mg_tokdata make_data(uint32_t layout, uint64_t n, uint32_t V, int masked, const uint32_t *lens, uint64_t n_rec,
+static mg_tokstream_data make_data(uint32_t layout, uint64_t n, uint32_t V, int masked, const uint32_t *lens, uint64_t n_rec,
 			    uint64_t seed)
 {
-	mg_tokdata d;
+	mg_tokstream_data d;
 	mg_rng r;
 
 	memset(&d, 0, sizeof d);
@@ -32,7 +32,7 @@ static mg_tokdata make_data(uint32_t layout, uint64_t n, uint32_t V, int masked,
 		for (uint64_t i = 0; i < n_rec; i++)
 			n += lens[i];
 	}
-	d.h = mg_tokhdr_make(V, layout, masked, 0);
+	d.h = mg_tokstream_header_make(V, layout, masked, 0);
 	d.n = n;
 	d.ids = malloc(n * sizeof *d.ids);
 	d.mask = masked ? malloc(n) : NULL;
@@ -50,24 +50,24 @@ static mg_tokdata make_data(uint32_t layout, uint64_t n, uint32_t V, int masked,
 	return d;
 }
 
-static mg_tdata *open_ok(const mg_tokdata *d, uint64_t first, uint64_t count, uint32_t block, uint32_t V)
+static mg_train_data *open_ok(const mg_tokstream_data *d, uint64_t first, uint64_t count, uint32_t block, uint32_t V)
 {
-	mg_tdata *t;
+	mg_train_data *t;
 	mg_err e;
 
-	if (mg_tdata_open(&t, d, first, count, block, V, &e)) {
-		fprintf(stderr, "mg_tdata_open: %s\n", e.msg);
+	if (mg_train_data_open(&t, d, first, count, block, V, &e)) {
+		fprintf(stderr, "mg_train_data_open: %s\n", e.msg);
 		exit(1);
 	}
 	return t;
 }
 
-static void open_fails(const mg_tokdata *d, uint64_t first, uint64_t count, uint32_t block, uint32_t V,
+static void open_fails(const mg_tokstream_data *d, uint64_t first, uint64_t count, uint32_t block, uint32_t V,
 		       const char *msg)
 {
-	mg_tdata *t = NULL;
+	mg_train_data *t = NULL;
 	mg_err e = { 0 };
-	int rc = mg_tdata_open(&t, d, first, count, block, V, &e);
+	int rc = mg_train_data_open(&t, d, first, count, block, V, &e);
 
 	CHECK(rc == MG_E_INVAL && t == NULL);
 	if (strcmp(e.msg, msg)) {
@@ -93,19 +93,19 @@ static mg_gpt *make_model(uint32_t V, uint32_t T, double dropout, uint64_t seed)
 	return g;
 }
 
-static mg_trainer *make_trainer(mg_gpt *g, mg_tdata *t, const mg_train_state *s)
+static mg_trainer *make_trainer(mg_gpt *g, mg_train_data *t, const mg_train_state *s)
 {
 	mg_trainer *tr;
 	mg_err e;
 
-	if (mg_trainer_init(&tr, g, t, s, mg_tdata_max_len(t), &e)) {
+	if (mg_trainer_init(&tr, g, t, s, mg_train_data_max_len(t), &e)) {
 		fprintf(stderr, "trainer: %s\n", e.msg);
 		exit(1);
 	}
 	return tr;
 }
 
-static void step_ok(mg_trainer *tr, mg_step_info *in)
+static void step_ok(mg_trainer *tr, mg_trainer_step_info *in)
 {
 	mg_err e;
 
@@ -113,7 +113,7 @@ static void step_ok(mg_trainer *tr, mg_step_info *in)
 		fprintf(stderr, "step: %s\n", e.msg);
 		exit(1);
 	}
-	CHECK_EQ(in->status, MG_STEP_OK);
+	CHECK_EQ(in->status, MG_TRAINER_STEP_OK);
 }
 
 /* ------------------------------------------------------------ schedule */
@@ -168,30 +168,30 @@ static void test_schedule(void)
 static void test_epochs_and_windows(void)
 {
 	/* the seed: 1,115,394 characters at block 128 are 8,647 windows */
-	mg_tokdata d = make_data(MG_LAYOUT_STREAM, 1115394, 65, 0, NULL, 0, 1);
-	mg_tdata *t = open_ok(&d, 0, d.n, 128, 65);
+	mg_tokstream_data d = make_data(MG_LAYOUT_STREAM, 1115394, 65, 0, NULL, 0, 1);
+	mg_train_data *t = open_ok(&d, 0, d.n, 128, 65);
 	uint64_t targets;
 
-	CHECK_EQ(mg_tdata_epoch_len(t, MG_ORDER_RANDOM), 8647);
-	CHECK_EQ((mg_tdata_epoch_len(t, MG_ORDER_RANDOM) + 255) / 256, 34);
-	CHECK_EQ(mg_tdata_epoch_len(t, MG_ORDER_SEQUENTIAL), 1115393 / 128);
-	CHECK_EQ(mg_tdata_targets(t), 1115393);
-	CHECK(mg_tdata_epoch_fixed(t, MG_ORDER_RANDOM, &targets) && targets == 8647ull * 128);
-	mg_tdata_free(t);
-	mg_tokdata_free(&d);
+	CHECK_EQ(mg_train_data_epoch_len(t, MG_ORDER_RANDOM), 8647);
+	CHECK_EQ((mg_train_data_epoch_len(t, MG_ORDER_RANDOM) + 255) / 256, 34);
+	CHECK_EQ(mg_train_data_epoch_len(t, MG_ORDER_SEQUENTIAL), 1115393 / 128);
+	CHECK_EQ(mg_train_data_targets(t), 1115393);
+	CHECK(mg_train_data_epoch_fixed(t, MG_ORDER_RANDOM, &targets) && targets == 8647ull * 128);
+	mg_train_data_free(t);
+	mg_tokstream_data_free(&d);
 
 	/* random windows: every start in [0, n-block-1] is drawn, none outside;
 	 * a function of (seed, epoch, index) alone */
 	d = make_data(MG_LAYOUT_STREAM, 20, 7, 0, NULL, 0, 2);
 	t = open_ok(&d, 0, d.n, 16, 7);
 	{
-		mg_tbatch b, b2;
+		mg_train_data_batch b, b2;
 		int seen[20] = { 0 };
 		mg_err e;
-		CHECK(!mg_tbatch_init(&b, 2, 16, &e) && !mg_tbatch_init(&b2, 2, 16, &e));
+		CHECK(!mg_train_data_batch_init(&b, 2, 16, &e) && !mg_train_data_batch_init(&b2, 2, 16, &e));
 		for (uint64_t ep = 0; ep < 60; ep++)
-			for (uint64_t i = 0; i < mg_tdata_epoch_len(t, MG_ORDER_RANDOM); i++) {
-				mg_tdata_fill(t, MG_ORDER_RANDOM, 9, ep, i, 1, &b);
+			for (uint64_t i = 0; i < mg_train_data_epoch_len(t, MG_ORDER_RANDOM); i++) {
+				mg_train_data_fill(t, MG_ORDER_RANDOM, 9, ep, i, 1, &b);
 				for (uint32_t s = 0; s < 20; s++)
 					if (!memcmp(b.inputs, d.ids + s, 16 * sizeof *d.ids) && s + 16 < 20 &&
 					    !memcmp(b.targets, d.ids + s + 1, 16 * sizeof *d.ids)) {
@@ -201,60 +201,60 @@ static void test_epochs_and_windows(void)
 			}
 		CHECK(seen[0] && seen[1] && seen[2] && seen[3]);
 		/* the same sequence again, and a different one for another seed */
-		mg_tdata_fill(t, MG_ORDER_RANDOM, 9, 5, 0, 2, &b);
-		mg_tdata_fill(t, MG_ORDER_RANDOM, 9, 5, 0, 2, &b2);
+		mg_train_data_fill(t, MG_ORDER_RANDOM, 9, 5, 0, 2, &b);
+		mg_train_data_fill(t, MG_ORDER_RANDOM, 9, 5, 0, 2, &b2);
 		CHECK(!memcmp(b.inputs, b2.inputs, 32 * sizeof *b.inputs));
 		CHECK_EQ(b.len[0], 16);
 		CHECK_EQ(b.mask[0] + b.mask[15], 2);
-		mg_tbatch_free(&b);
-		mg_tbatch_free(&b2);
+		mg_train_data_batch_free(&b);
+		mg_train_data_batch_free(&b2);
 	}
-	mg_tdata_free(t);
-	mg_tokdata_free(&d);
+	mg_train_data_free(t);
+	mg_tokstream_data_free(&d);
 
 	/* sequential windows cover every target once */
 	d = make_data(MG_LAYOUT_STREAM, 100, 50, 0, NULL, 0, 3);
 	t = open_ok(&d, 0, d.n, 8, 50);
 	{
-		uint64_t W = mg_tdata_epoch_len(t, MG_ORDER_SEQUENTIAL);
-		mg_tbatch b;
+		uint64_t W = mg_train_data_epoch_len(t, MG_ORDER_SEQUENTIAL);
+		mg_train_data_batch b;
 		mg_err e;
 		CHECK_EQ(W, 12);
-		CHECK(!mg_tbatch_init(&b, (uint32_t)W, 8, &e));
-		mg_tdata_fill(t, MG_ORDER_SEQUENTIAL, 1, 3, 0, (uint32_t)W, &b);
+		CHECK(!mg_train_data_batch_init(&b, (uint32_t)W, 8, &e));
+		mg_train_data_fill(t, MG_ORDER_SEQUENTIAL, 1, 3, 0, (uint32_t)W, &b);
 		for (uint32_t i = 0; i < W; i++) {
 			CHECK(!memcmp(b.inputs + i * 8, d.ids + i * 8, 8 * sizeof *d.ids));
 			CHECK(!memcmp(b.targets + i * 8, d.ids + i * 8 + 1, 8 * sizeof *d.ids));
 		}
-		mg_tbatch_free(&b);
+		mg_train_data_batch_free(&b);
 	}
-	mg_tdata_free(t);
+	mg_train_data_free(t);
 	/* a view: the last 30 tokens */
 	t = open_ok(&d, 70, 30, 8, 50);
-	CHECK_EQ(mg_tdata_tokens(t), 30);
-	CHECK_EQ(mg_tdata_epoch_len(t, MG_ORDER_SEQUENTIAL), 3);
-	mg_tdata_free(t);
-	mg_tokdata_free(&d);
+	CHECK_EQ(mg_train_data_tokens(t), 30);
+	CHECK_EQ(mg_train_data_epoch_len(t, MG_ORDER_SEQUENTIAL), 3);
+	mg_train_data_free(t);
+	mg_tokstream_data_free(&d);
 }
 
 static void test_examples(void)
 {
 	static const uint32_t lens[7] = { 4, 2, 5, 3, 4, 5, 2 };
-	mg_tokdata d = make_data(MG_LAYOUT_EXAMPLES, 0, 10, 1, lens, 7, 4);
-	mg_tdata *t = open_ok(&d, 0, 7, 4, 10);
-	mg_tbatch b;
-	mg_tview v;
+	mg_tokstream_data d = make_data(MG_LAYOUT_EXAMPLES, 0, 10, 1, lens, 7, 4);
+	mg_train_data *t = open_ok(&d, 0, 7, 4, 10);
+	mg_train_data_batch b;
+	mg_train_data_view v;
 	mg_err e;
 	uint64_t total = 0, fixed;
 
 	for (uint64_t r = 0; r < 7; r++)
 		for (uint64_t j = d.start[r] + 1; j < d.start[r + 1]; j++)
 			total += d.mask[j];
-	CHECK_EQ(mg_tdata_targets(t), total);
-	CHECK(mg_tdata_epoch_fixed(t, MG_ORDER_RANDOM, &fixed) && fixed == total);
-	CHECK_EQ(mg_tdata_epoch_len(t, MG_ORDER_RANDOM), 7);
-	CHECK_EQ(mg_tdata_max_len(t), 4);
-	CHECK(!mg_tbatch_init(&b, 7, 4, &e));
+	CHECK_EQ(mg_train_data_targets(t), total);
+	CHECK(mg_train_data_epoch_fixed(t, MG_ORDER_RANDOM, &fixed) && fixed == total);
+	CHECK_EQ(mg_train_data_epoch_len(t, MG_ORDER_RANDOM), 7);
+	CHECK_EQ(mg_train_data_max_len(t), 4);
+	CHECK(!mg_train_data_batch_init(&b, 7, 4, &e));
 	/* each epoch is a permutation, drawn anew per epoch */
 	{
 		int differs = 0;
@@ -262,7 +262,7 @@ static void test_examples(void)
 		for (uint64_t ep = 0; ep < 4; ep++) {
 			int count[7] = { 0 };
 			uint64_t sum = 0;
-			mg_tdata_fill(t, MG_ORDER_RANDOM, 3, ep, 0, 7, &b);
+			mg_train_data_fill(t, MG_ORDER_RANDOM, 3, ep, 0, 7, &b);
 			for (uint32_t row = 0; row < 7; row++) {
 				uint64_t rec = 7;
 				for (uint64_t r = 0; r < 7; r++)
@@ -281,7 +281,7 @@ static void test_examples(void)
 				/* padding: id 0, never a target */
 				for (uint32_t k = b.len[row]; k < 4; k++)
 					CHECK(b.inputs[row * 4 + k] == 0 && b.mask[row * 4 + k] == 0);
-				sum += mg_tdata_seq_targets(t, MG_ORDER_RANDOM, 3, ep, row);
+				sum += mg_train_data_seq_targets(t, MG_ORDER_RANDOM, 3, ep, row);
 			}
 			for (int r = 0; r < 7; r++)
 				CHECK_EQ(count[r], 1);
@@ -290,41 +290,41 @@ static void test_examples(void)
 		CHECK(differs);
 	}
 	/* sequential: file order; a view is as long as its longest record */
-	mg_tdata_fill(t, MG_ORDER_SEQUENTIAL, 3, 0, 0, 7, &b);
-	mg_tbatch_view(&b, 1, 3, &v);
+	mg_train_data_fill(t, MG_ORDER_SEQUENTIAL, 3, 0, 0, 7, &b);
+	mg_train_data_batch_view(&b, 1, 3, &v);
 	CHECK_EQ(v.B, 3);
 	CHECK_EQ(v.T, 4);
-	mg_tbatch_view(&b, 0, 2, &v);
+	mg_train_data_batch_view(&b, 0, 2, &v);
 	CHECK_EQ(v.T, 3);
 	CHECK(!memcmp(v.inputs, d.ids, 3 * sizeof *d.ids));
 	CHECK(v.inputs[3] == d.ids[4] && v.targets[3] == d.ids[5] && v.mask[4] == 0 && v.mask[5] == 0);
 	CHECK_EQ(v.count, d.mask[1] + d.mask[2] + d.mask[3] + d.mask[5]);
-	mg_tbatch_free(&b);
-	mg_tdata_free(t);
+	mg_train_data_batch_free(&b);
+	mg_train_data_free(t);
 	/* records 2..4 as a view */
 	t = open_ok(&d, 2, 3, 4, 10);
-	CHECK_EQ(mg_tdata_records(t), 3);
-	CHECK_EQ(mg_tdata_tokens(t), 12);
-	mg_tdata_free(t);
+	CHECK_EQ(mg_train_data_records(t), 3);
+	CHECK_EQ(mg_train_data_tokens(t), 12);
+	mg_train_data_free(t);
 	/* errors, named with their position in the file */
 	open_fails(&d, 0, 7, 3, 10, "record 2 has 5 tokens, more than block_size + 1 = 4");
 	d.ids[9] = 12;
 	open_fails(&d, 0, 7, 4, 10, "token 12 at position 9 is not below the model's vocab_size 10");
-	mg_tokdata_free(&d);
+	mg_tokstream_data_free(&d);
 	{
 		static const uint32_t one[3] = { 3, 1, 2 };
 		d = make_data(MG_LAYOUT_EXAMPLES, 0, 10, 0, one, 3, 5);
 		open_fails(&d, 0, 3, 4, 10, "record 1 has a single token: nothing to predict");
-		mg_tokdata_free(&d);
+		mg_tokstream_data_free(&d);
 	}
 }
 
 static void test_stream_checks_and_documents(void)
 {
 	static const uint32_t docs[3] = { 6, 5, 9 };
-	mg_tokdata d = make_data(MG_LAYOUT_STREAM, 16, 10, 0, NULL, 0, 6);
-	mg_tdata *t;
-	mg_tbatch b;
+	mg_tokstream_data d = make_data(MG_LAYOUT_STREAM, 16, 10, 0, NULL, 0, 6);
+	mg_train_data *t;
+	mg_train_data_batch b;
 	mg_err e;
 	uint64_t fp, fp2;
 
@@ -337,45 +337,45 @@ static void test_stream_checks_and_documents(void)
 	open_fails(&d, 0, 16, 4, 10, "no token is a target (every loss-mask bit is 0): nothing to train on");
 	d.mask[5] = 1;
 	t = open_ok(&d, 0, 16, 4, 10);
-	CHECK_EQ(mg_tdata_targets(t), 1);
-	CHECK_EQ(mg_tdata_seq_targets(t, MG_ORDER_SEQUENTIAL, 0, 0, 1), 1); /* window 4..8 */
-	CHECK_EQ(mg_tdata_seq_targets(t, MG_ORDER_SEQUENTIAL, 0, 0, 0), 0);
-	fp = mg_tdata_fingerprint(t);
-	mg_tdata_free(t);
+	CHECK_EQ(mg_train_data_targets(t), 1);
+	CHECK_EQ(mg_train_data_seq_targets(t, MG_ORDER_SEQUENTIAL, 0, 0, 1), 1); /* window 4..8 */
+	CHECK_EQ(mg_train_data_seq_targets(t, MG_ORDER_SEQUENTIAL, 0, 0, 0), 0);
+	fp = mg_train_data_fingerprint(t);
+	mg_train_data_free(t);
 	/* the fingerprint sees a mask bit, an id, the view */
 	d.mask[6] = 1;
 	t = open_ok(&d, 0, 16, 4, 10);
-	fp2 = mg_tdata_fingerprint(t);
+	fp2 = mg_train_data_fingerprint(t);
 	CHECK(fp2 != fp);
-	mg_tdata_free(t);
+	mg_train_data_free(t);
 	d.mask[6] = 0;
 	t = open_ok(&d, 0, 16, 4, 10);
-	CHECK(mg_tdata_fingerprint(t) == fp);
-	mg_tdata_free(t);
+	CHECK(mg_train_data_fingerprint(t) == fp);
+	mg_train_data_free(t);
 	d.ids[3] ^= 1;
 	t = open_ok(&d, 0, 16, 4, 10);
-	CHECK(mg_tdata_fingerprint(t) != fp);
-	mg_tdata_free(t);
+	CHECK(mg_train_data_fingerprint(t) != fp);
+	mg_train_data_free(t);
 	t = open_ok(&d, 0, 15, 4, 10);
-	CHECK(mg_tdata_fingerprint(t) != fp);
-	mg_tdata_free(t);
-	mg_tokdata_free(&d);
+	CHECK(mg_train_data_fingerprint(t) != fp);
+	mg_train_data_free(t);
+	mg_tokstream_data_free(&d);
 
 	/* documents: a document's first token is never a target */
 	d = make_data(MG_LAYOUT_DOCUMENTS, 0, 10, 0, docs, 3, 7);
 	t = open_ok(&d, 0, 20, 19, 10);
-	CHECK_EQ(mg_tdata_targets(t), 17);
-	CHECK(!mg_tbatch_init(&b, 1, 19, &e));
-	mg_tdata_fill(t, MG_ORDER_SEQUENTIAL, 0, 0, 0, 1, &b);
+	CHECK_EQ(mg_train_data_targets(t), 17);
+	CHECK(!mg_train_data_batch_init(&b, 1, 19, &e));
+	mg_train_data_fill(t, MG_ORDER_SEQUENTIAL, 0, 0, 0, 1, &b);
 	for (uint32_t k = 0; k < 19; k++)
 		CHECK_EQ(b.mask[k], k + 1 != 6 && k + 1 != 11);
-	mg_tbatch_free(&b);
-	mg_tdata_free(t);
+	mg_train_data_batch_free(&b);
+	mg_train_data_free(t);
 	/* a view starting inside a document keeps the later starts only */
 	t = open_ok(&d, 8, 12, 4, 10);
-	CHECK_EQ(mg_tdata_targets(t), 10);
-	mg_tdata_free(t);
-	mg_tokdata_free(&d);
+	CHECK_EQ(mg_train_data_targets(t), 10);
+	mg_train_data_free(t);
+	mg_tokstream_data_free(&d);
 }
 
 /* ------------------------------------------------------------ state */
@@ -461,12 +461,12 @@ static void test_state(void)
 static void test_accumulation(void)
 {
 	static const uint32_t lens[9] = { 7, 3, 5, 7, 2, 6, 4, 7, 5 };
-	mg_tokdata d = make_data(MG_LAYOUT_EXAMPLES, 0, 11, 1, lens, 9, 8);
-	mg_tdata *t = open_ok(&d, 0, 9, 6, 11);
+	mg_tokstream_data d = make_data(MG_LAYOUT_EXAMPLES, 0, 11, 1, lens, 9, 8);
+	mg_train_data *t = open_ok(&d, 0, 9, 6, 11);
 	mg_train_state s;
 	mg_gpt *g[3];
 	mg_trainer *tr[3];
-	mg_step_info in[3];
+	mg_trainer_step_info in[3];
 	static const uint32_t micro[3] = { 9, 4, 1 };
 
 	mg_train_state_default(&s);
@@ -497,20 +497,20 @@ static void test_accumulation(void)
 		mg_trainer_free(tr[k]);
 		mg_gpt_free(g[k]);
 	}
-	mg_tdata_free(t);
-	mg_tokdata_free(&d);
+	mg_train_data_free(t);
+	mg_tokstream_data_free(&d);
 }
 
 /* The plan's token count is what the run then counts, for orders whose
  * epochs differ (a masked stream in random order) and partial epochs. */
 static void test_plan(void)
 {
-	mg_tokdata d = make_data(MG_LAYOUT_STREAM, 300, 13, 1, NULL, 0, 9);
-	mg_tdata *t = open_ok(&d, 0, 300, 8, 13);
+	mg_tokstream_data d = make_data(MG_LAYOUT_STREAM, 300, 13, 1, NULL, 0, 9);
+	mg_train_data *t = open_ok(&d, 0, 300, 8, 13);
 	mg_gpt *g = make_model(13, 8, 0.1, 4);
 	mg_train_state s;
 	mg_trainer *tr;
-	mg_step_info in;
+	mg_trainer_step_info in;
 	uint64_t left, end, steps = 0, epoch_ends = 0;
 
 	mg_train_state_default(&s);
@@ -545,20 +545,20 @@ static void test_plan(void)
 	CHECK(mg_trainer_state(tr)->epoch == 1 && mg_trainer_state(tr)->epoch_pos == 21);
 	mg_trainer_free(tr);
 	mg_gpt_free(g);
-	mg_tdata_free(t);
-	mg_tokdata_free(&d);
+	mg_train_data_free(t);
+	mg_tokstream_data_free(&d);
 }
 
 /* A non-finite loss leaves the parameters, moments and state untouched;
  * evaluation is the mean over every target of the data. */
 static void test_guard_and_eval(void)
 {
-	mg_tokdata d = make_data(MG_LAYOUT_STREAM, 200, 9, 0, NULL, 0, 10);
-	mg_tdata *t = open_ok(&d, 0, 200, 8, 9);
+	mg_tokstream_data d = make_data(MG_LAYOUT_STREAM, 200, 9, 0, NULL, 0, 10);
+	mg_train_data *t = open_ok(&d, 0, 200, 8, 9);
 	mg_gpt *g = make_model(9, 8, 0.0, 5);
 	mg_train_state s, before;
 	mg_trainer *tr;
-	mg_step_info in;
+	mg_trainer_step_info in;
 	mg_gpt_loss l, direct = { 0, 0, 0 };
 	mg_err e;
 	float *saved;
@@ -596,7 +596,7 @@ static void test_guard_and_eval(void)
 	memcpy(saved + 2 * g->n_floats, g->v, g->n_floats * sizeof *saved);
 	before = *mg_trainer_state(tr);
 	CHECK(!mg_trainer_step(tr, &in, &e));
-	CHECK_EQ(in.status, MG_STEP_LOSS_NONFINITE);
+	CHECK_EQ(in.status, MG_TRAINER_STEP_LOSS_NONFINITE);
 	CHECK(!memcmp(saved, g->params, g->n_floats * sizeof *saved));
 	CHECK(!memcmp(saved + g->n_floats, g->m, g->n_floats * sizeof *saved));
 	CHECK(!memcmp(saved + 2 * g->n_floats, g->v, g->n_floats * sizeof *saved));
@@ -604,19 +604,19 @@ static void test_guard_and_eval(void)
 	free(saved);
 	mg_trainer_free(tr);
 	mg_gpt_free(g);
-	mg_tdata_free(t);
-	mg_tokdata_free(&d);
+	mg_train_data_free(t);
+	mg_tokstream_data_free(&d);
 }
 
 /* Writing a checkpoint and resuming from it continues bit for bit. */
 static void test_resume(void)
 {
-	mg_tokdata d = make_data(MG_LAYOUT_STREAM, 500, 17, 0, NULL, 0, 11);
-	mg_tdata *t = open_ok(&d, 0, 500, 8, 17);
+	mg_tokstream_data d = make_data(MG_LAYOUT_STREAM, 500, 17, 0, NULL, 0, 11);
+	mg_train_data *t = open_ok(&d, 0, 500, 8, 17);
 	mg_train_state s;
 	mg_gpt *g1 = make_model(17, 8, 0.2, 6), *g2 = make_model(17, 8, 0.2, 6), *g3;
 	mg_trainer *a, *b, *c;
-	mg_step_info in;
+	mg_trainer_step_info in;
 	mg_ckpt ck;
 	mg_err e;
 	char *buf;
@@ -652,8 +652,8 @@ static void test_resume(void)
 	free(buf);
 	mg_trainer_free(a), mg_trainer_free(b), mg_trainer_free(c);
 	mg_gpt_free(g1), mg_gpt_free(g2), mg_gpt_free(g3);
-	mg_tdata_free(t);
-	mg_tokdata_free(&d);
+	mg_train_data_free(t);
+	mg_tokstream_data_free(&d);
 }
 
 int main(void)

@@ -1,10 +1,10 @@
-/* The generated class tables (lib/unicode.c) against the ranges they came
+/* The generated class tables (lib/bpe/unicode.c) against the ranges they came
  * from, on every code point, with the counts the Unicode 16.0 data gives;
  * and lossless UTF-8 decoding. */
 #include <string.h>
 
 #include "check.h"
-#include "unicode.h"
+#include "bpe/unicode.h"
 
 static int in_ranges(const mg_uc_range *r, uint32_t n, uint32_t cp)
 {

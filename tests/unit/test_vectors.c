@@ -10,9 +10,9 @@
 #include <zlib.h>
 
 #include "check.h"
-#include "ckpt.h"
-#include "chunk.h"
-#include "tokstream.h"
+#include "io/ckpt.h"
+#include "io/chunk.h"
+#include "io/tokstream.h"
 
 #define DIR_DEFAULT "formats/vectors"
 
@@ -88,7 +88,7 @@ static vec *add_bad(const char *name, const char *kind, const char *msg)
 
 /* A token stream written through the library. ids[i] = f(i); masks and
  * record starts as given. Fills the describe line. */
-static void tokens_vec(vec *v, mg_tokhdr h, const mg_tokenizer *tk, uint64_t n, uint32_t (*idf)(uint64_t),
+static void tokens_vec(vec *v, mg_tokstream_header h, const mg_tokenizer *tk, uint64_t n, uint32_t (*idf)(uint64_t),
 		       const uint64_t *starts, size_t n_starts, int members)
 {
 	mg_err e;
@@ -96,9 +96,9 @@ static void tokens_vec(vec *v, mg_tokhdr h, const mg_tokenizer *tk, uint64_t n, 
 	uint64_t sum = 0, masked = 0;
 
 	for (int m = 0; m < members; m++) {
-		mg_tokw *w;
+		mg_tokstream_writer *w;
 		size_t s = 0;
-		if (mg_tokw_open(&w, f, &h, m == 0 ? tk : NULL, 6, &e)) {
+		if (mg_tokstream_writer_open(&w, f, &h, m == 0 ? tk : NULL, 6, &e)) {
 			fprintf(stderr, "%s: %s\n", v->name, e.msg);
 			exit(1);
 		}
@@ -106,10 +106,10 @@ static void tokens_vec(vec *v, mg_tokhdr h, const mg_tokenizer *tk, uint64_t n, 
 			uint32_t id = idf(i);
 			uint8_t mk = (uint8_t)((i % 3) != 0);
 			if (s < n_starts && starts[s] == i) {
-				mg_tokw_record(w, &e);
+				mg_tokstream_writer_record(w, &e);
 				s++;
 			}
-			if (mg_tokw_put(w, &id, &mk, 1, &e)) {
+			if (mg_tokstream_writer_put(w, &id, &mk, 1, &e)) {
 				fprintf(stderr, "%s: %s\n", v->name, e.msg);
 				exit(1);
 			}
@@ -118,7 +118,7 @@ static void tokens_vec(vec *v, mg_tokhdr h, const mg_tokenizer *tk, uint64_t n, 
 				masked += h.has_mask ? mk : 1;
 			}
 		}
-		if (mg_tokw_close(w, &e)) {
+		if (mg_tokstream_writer_close(w, &e)) {
 			fprintf(stderr, "%s: %s\n", v->name, e.msg);
 			exit(1);
 		}
@@ -126,7 +126,7 @@ static void tokens_vec(vec *v, mg_tokhdr h, const mg_tokenizer *tk, uint64_t n, 
 	slurp(f, &v->bytes);
 	snprintf(v->line, sizeof v->line,
 		 "tokens vocab=%u width=%u layout=%s mask=%u record_len=%u n=%llu records=%llu%s%s sum=%llu masked=%llu",
-		 h.vocab_size, h.id_bytes, mg_layout_name(h.layout), h.has_mask, h.record_len,
+		 h.vocab_size, h.id_bytes, mg_tokstream_layout_name(h.layout), h.has_mask, h.record_len,
 		 (unsigned long long)(n * members), (unsigned long long)(n_starts * members), tk ? " tokenizer=" : "",
 		 tk ? mg_tokenizer_kind_name(tk->kind) : "", (unsigned long long)(sum * members),
 		 (unsigned long long)(masked * members));
@@ -291,25 +291,25 @@ static void make_all(void)
 	tokenizer_vec(add_good("palette.tkz"), &pal);
 
 	/* --- good token streams --- */
-	tokens_vec(add_good("stream16.tok"), mg_tokhdr_make(301, MG_LAYOUT_STREAM, 0, 0), &bpe, 70000, id_mod300,
+	tokens_vec(add_good("stream16.tok"), mg_tokstream_header_make(301, MG_LAYOUT_STREAM, 0, 0), &bpe, 70000, id_mod300,
 		   NULL, 0, 1);
 	{
 		uint64_t st[3] = { 0, 7, 14 };
 		mg_tokenizer dig;
 		uint32_t cps[10] = { '0', '1', '2', '3', '4', '5', '6', '7', '8', '9' };
 		mg_tokenizer_init_chars(&dig, cps, 10, &e);
-		tokens_vec(add_good("records_mask.tok"), mg_tokhdr_make(10, MG_LAYOUT_EXAMPLES, 1, 7), &dig, 21, id_digit,
+		tokens_vec(add_good("records_mask.tok"), mg_tokstream_header_make(10, MG_LAYOUT_EXAMPLES, 1, 7), &dig, 21, id_digit,
 			   st, 3, 1);
 		mg_tokenizer_free(&dig);
 	}
 	{
 		uint64_t st[3] = { 0, 5, 6 };
-		tokens_vec(add_good("documents32.tok"), mg_tokhdr_make(70000, MG_LAYOUT_DOCUMENTS, 0, 0), NULL, 65546,
+		tokens_vec(add_good("documents32.tok"), mg_tokstream_header_make(70000, MG_LAYOUT_DOCUMENTS, 0, 0), NULL, 65546,
 			   id_big, st, 3, 1);
 	}
-	tokens_vec(add_good("concat.tok"), mg_tokhdr_make(301, MG_LAYOUT_STREAM, 0, 0), &bpe, 1000, id_mod300, NULL, 0,
+	tokens_vec(add_good("concat.tok"), mg_tokstream_header_make(301, MG_LAYOUT_STREAM, 0, 0), &bpe, 1000, id_mod300, NULL, 0,
 		   2);
-	tokens_vec(add_good("empty.tok"), mg_tokhdr_make(301, MG_LAYOUT_STREAM, 0, 0), NULL, 0, id_mod300, NULL, 0, 1);
+	tokens_vec(add_good("empty.tok"), mg_tokstream_header_make(301, MG_LAYOUT_STREAM, 0, 0), NULL, 0, id_mod300, NULL, 0, 1);
 
 	/* --- good checkpoints --- */
 	make_checkpoint(add_good("full.ckpt"), 0);
@@ -615,9 +615,9 @@ static int c_read(const char *name, const mg_buf *b, char *line, size_t cap, mg_
 	int rc;
 
 	if (ends_with(name, ".tok")) {
-		mg_tokdata d;
+		mg_tokstream_data d;
 		uint64_t sum = 0, masked = 0;
-		rc = mg_tokdata_read(f, &d, e);
+		rc = mg_tokstream_data_read(f, &d, e);
 		if (!rc) {
 			for (uint64_t i = 0; i < d.n; i++) {
 				sum += d.ids[i];
@@ -625,11 +625,11 @@ static int c_read(const char *name, const mg_buf *b, char *line, size_t cap, mg_
 			}
 			snprintf(line, cap,
 				 "tokens vocab=%u width=%u layout=%s mask=%u record_len=%u n=%llu records=%llu%s%s sum=%llu masked=%llu",
-				 d.h.vocab_size, d.h.id_bytes, mg_layout_name(d.h.layout), d.h.has_mask, d.h.record_len,
+				 d.h.vocab_size, d.h.id_bytes, mg_tokstream_layout_name(d.h.layout), d.h.has_mask, d.h.record_len,
 				 (unsigned long long)d.n, (unsigned long long)d.n_records, d.has_tokenizer ? " tokenizer=" : "",
 				 d.has_tokenizer ? mg_tokenizer_kind_name(d.tk.kind) : "", (unsigned long long)sum,
 				 (unsigned long long)masked);
-			mg_tokdata_free(&d);
+			mg_tokstream_data_free(&d);
 		}
 	} else if (ends_with(name, ".tkz")) {
 		mg_tokenizer tk;

@@ -3,7 +3,7 @@
 # compiled for the host over the stand-ins of this folder: a check of the
 # kernels' logic without a GPU (slow: minutes; smaller shapes than on the
 # GPU). Not a substitute for make check-cuda. Run from the repository root
-# after make (it links build/lib/*.o).
+# after make (it links the objects of build/lib/).
 set -eu
 out=build/tests/cuda/emu
 mkdir -p "$out/src"
@@ -25,5 +25,5 @@ done
 sed -e 's/{ 1, 130, 96, 3, 1000 },//' -e 's/test_vector((size_t)3 << 22);/test_vector(70000);/' \
 	tests/cuda/test_cuda_backend.c > "$out/test.c"
 cc -std=gnu11 -O1 -g -fopenmp -Ilib -c -o "$out/test.o" "$out/test.c"
-g++ -fopenmp -o "$out/test" "$out/test.o" $(ls build/lib/*.o) "$out"/cuda_*.o "$out/emu.o" -lopenblas -lz -lm
+g++ -fopenmp -o "$out/test" "$out/test.o" $(find build/lib -name "*.o" | sort) "$out"/cuda_*.o "$out/emu.o" -lopenblas -lz -lm
 "$out/test"

@@ -1,0 +1,272 @@
+/* Chunk container: framing, CRC-32 and zlib for every mygpt file. See
+ * formats/container.md for the byte layout this code implements. */
+#include "io/chunk.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+const uint8_t mg_magic_tokens[8] = { 0x89, 'M', 'G', 'T', '\r', '\n', 0x1a, '\n' };
+const uint8_t mg_magic_tokenizer[8] = { 0x89, 'M', 'G', 'V', '\r', '\n', 0x1a, '\n' };
+const uint8_t mg_magic_checkpoint[8] = { 0x89, 'M', 'G', 'C', '\r', '\n', 0x1a, '\n' };
+
+void mg_rd_init_file(mg_rd *r, FILE *f)
+{
+	memset(r, 0, sizeof *r);
+	r->f = f;
+}
+
+void mg_rd_init_mem(mg_rd *r, const void *p, size_t n)
+{
+	memset(r, 0, sizeof *r);
+	r->mem = p;
+	r->mem_len = n;
+}
+
+int mg_rd_exact(mg_rd *r, void *p, size_t n, const char *what, mg_err *e)
+{
+	size_t got;
+
+	if (r->f) {
+		got = fread(p, 1, n, r->f);
+		if (got < n && ferror(r->f))
+			return mg_err_set(e, MG_E_IO, "read error at byte %llu: %s", (unsigned long long)(r->off + got),
+					  strerror(errno));
+	} else {
+		got = r->mem_len - r->off < n ? (size_t)(r->mem_len - r->off) : n;
+		memcpy(p, r->mem + r->off, got);
+	}
+	r->off += got;
+	if (got < n)
+		return mg_err_set(e, MG_E_TRUNC, "truncated %s at byte %llu", what, (unsigned long long)r->off);
+	return MG_OK;
+}
+
+int mg_rd_at_eof(mg_rd *r, int *eof, mg_err *e)
+{
+	int ch;
+
+	if (!r->f) {
+		*eof = r->off >= r->mem_len;
+		return MG_OK;
+	}
+	ch = getc(r->f);
+	if (ch == EOF) {
+		if (ferror(r->f))
+			return mg_err_set(e, MG_E_IO, "read error at byte %llu: %s", (unsigned long long)r->off,
+					  strerror(errno));
+		*eof = 1;
+		return MG_OK;
+	}
+	ungetc(ch, r->f);
+	*eof = 0;
+	return MG_OK;
+}
+
+void mg_chunk_reader_init(mg_chunk_reader *cr, FILE *f)
+{
+	memset(cr, 0, sizeof *cr);
+	mg_rd_init_file(&cr->rd, f);
+}
+
+void mg_chunk_reader_init_mem(mg_chunk_reader *cr, const void *p, size_t n)
+{
+	memset(cr, 0, sizeof *cr);
+	mg_rd_init_mem(&cr->rd, p, n);
+}
+
+void mg_chunk_reader_free(mg_chunk_reader *cr)
+{
+	free(cr->stored);
+	free(cr->raw);
+	cr->stored = cr->raw = NULL;
+	cr->stored_cap = cr->raw_cap = 0;
+}
+
+static int grow(uint8_t **p, size_t *cap, size_t n, mg_err *e)
+{
+	uint8_t *q;
+
+	if (*cap >= n)
+		return MG_OK;
+	q = realloc(*p, n ? n : 1);
+	if (!q)
+		return mg_err_set(e, MG_E_NOMEM, "out of memory for a chunk of %zu bytes", n);
+	*p = q;
+	*cap = n;
+	return MG_OK;
+}
+
+static const char *kind_name(const uint8_t magic[8])
+{
+	return magic[3] == 'T' ? "token stream" : magic[3] == 'V' ? "tokenizer" : "checkpoint";
+}
+
+int mg_member_read_start(mg_chunk_reader *cr, const uint8_t magic[8], uint16_t *minor, mg_err *e)
+{
+	uint8_t p[MG_PREAMBLE_SIZE];
+	uint64_t at = cr->rd.off;
+	unsigned long long o = (unsigned long long)at;
+	size_t got;
+	uint16_t major;
+	int rc;
+
+	rc = mg_rd_exact(&cr->rd, p, sizeof p, "preamble", e);
+	got = (size_t)(cr->rd.off - at);
+	if (rc == MG_E_TRUNC && got == 0 && at == 0)
+		return mg_err_set(e, MG_E_TRUNC, "empty input, expected a %s", kind_name(magic));
+	if ((rc == MG_OK || rc == MG_E_TRUNC) && memcmp(p, magic, got < 8 ? got : 8) != 0)
+		return mg_err_set(e, MG_E_MAGIC, "bad magic at byte %llu: not a %s", o, kind_name(magic));
+	if (rc)
+		return rc;
+	if ((uint32_t)crc32(0, p, 12) != mg_le32_get(p + 12))
+		return mg_err_set(e, MG_E_CRC, "preamble checksum mismatch at byte %llu", o);
+	major = mg_le16_get(p + 8);
+	if (major != MG_VERSION_MAJOR)
+		return mg_err_set(e, MG_E_VERSION, "unsupported version %u.%u at byte %llu (this build reads %u.x)",
+				  major, mg_le16_get(p + 10), o, MG_VERSION_MAJOR);
+	*minor = mg_le16_get(p + 10);
+	return MG_OK;
+}
+
+static int type_ok(const uint8_t *t)
+{
+	for (int i = 0; i < 4; i++)
+		if (!((t[i] >= 'A' && t[i] <= 'Z') || (t[i] >= '0' && t[i] <= '9')))
+			return 0;
+	return 1;
+}
+
+int mg_chunk_read(mg_chunk_reader *cr, mg_chunk *c, mg_err *e)
+{
+	uint8_t h[MG_CHUNK_HEADER];
+	uint64_t at = cr->rd.off;
+	uint32_t flags, stored, raw, crc;
+	unsigned long long o = (unsigned long long)at;
+	int rc;
+
+	rc = mg_rd_exact(&cr->rd, h, sizeof h, "chunk header", e);
+	if (rc)
+		return rc;
+	if (!type_ok(h))
+		return mg_err_set(e, MG_E_CORRUPT, "bad chunk type at byte %llu", o);
+	memcpy(c->type, h, 4);
+	c->type[4] = 0;
+	c->offset = at;
+	flags = mg_le32_get(h + 4);
+	stored = mg_le32_get(h + 8);
+	raw = mg_le32_get(h + 12);
+	if (flags & ~MG_CHUNK_FLAGS_KNOWN)
+		return mg_err_set(e, MG_E_CORRUPT, "chunk '%s' at byte %llu has reserved flag bits set", c->type, o);
+	if (stored > MG_CHUNK_MAX || raw > MG_CHUNK_MAX)
+		return mg_err_set(e, MG_E_LIMIT, "chunk '%s' at byte %llu is over the %u-byte limit", c->type, o,
+				  MG_CHUNK_MAX);
+	if ((flags & MG_CHUNK_ZLIB) ? stored >= raw : stored != raw)
+		return mg_err_set(e, MG_E_CORRUPT, "chunk '%s' at byte %llu has inconsistent sizes", c->type, o);
+	if ((rc = grow(&cr->stored, &cr->stored_cap, (size_t)stored + 4, e)))
+		return rc;
+	rc = mg_rd_exact(&cr->rd, cr->stored, (size_t)stored + 4, "chunk", e);
+	if (rc == MG_E_TRUNC)
+		return mg_err_set(e, MG_E_TRUNC, "truncated chunk '%s' (starts at byte %llu, input ends at byte %llu)",
+				  c->type, o, (unsigned long long)cr->rd.off);
+	if (rc)
+		return rc;
+	crc = (uint32_t)crc32(0, h, sizeof h);
+	crc = (uint32_t)crc32(crc, cr->stored, stored);
+	if (crc != mg_le32_get(cr->stored + stored))
+		return mg_err_set(e, MG_E_CRC, "checksum mismatch in chunk '%s' at byte %llu", c->type, o);
+	c->flags = flags;
+	c->len = raw;
+	if (!(flags & MG_CHUNK_ZLIB)) {
+		c->data = cr->stored;
+		return MG_OK;
+	}
+	if ((rc = grow(&cr->raw, &cr->raw_cap, raw, e)))
+		return rc;
+	{
+		uLongf dlen = raw;
+		uLong slen = stored;
+		int zr = uncompress2(cr->raw, &dlen, cr->stored, &slen);
+		if (zr != Z_OK || dlen != raw || slen != stored)
+			return mg_err_set(e, MG_E_CORRUPT, "bad zlib data in chunk '%s' at byte %llu", c->type, o);
+	}
+	c->data = cr->raw;
+	return MG_OK;
+}
+
+void mg_member_pack_start(mg_buf *out, const uint8_t magic[8])
+{
+	uint8_t p[MG_PREAMBLE_SIZE];
+
+	memcpy(p, magic, 8);
+	mg_le16_put(p + 8, MG_VERSION_MAJOR);
+	mg_le16_put(p + 10, MG_VERSION_MINOR);
+	mg_le32_put(p + 12, (uint32_t)crc32(0, p, 12));
+	mg_buf_add(out, p, sizeof p);
+}
+
+int mg_chunk_pack(mg_buf *out, const char type[4], uint32_t flags, const void *raw, size_t len, int level,
+		  mg_err *e)
+{
+	size_t start = out->len, stored = len;
+	uint8_t *h;
+	uint32_t crc;
+
+	if (len > MG_CHUNK_MAX)
+		return mg_err_set(e, MG_E_LIMIT, "chunk '%.4s' of %zu bytes is over the %u-byte limit", type, len,
+				  MG_CHUNK_MAX);
+	if (mg_buf_reserve(out, MG_CHUNK_HEADER + compressBound(len) + 4))
+		return mg_err_set(e, MG_E_NOMEM, "out of memory packing a chunk");
+	h = out->data + start;
+	memcpy(h, type, 4);
+	if ((flags & MG_CHUNK_ZLIB) && len > 0) {
+		uLongf clen = compressBound(len);
+		if (compress2(h + MG_CHUNK_HEADER, &clen, raw, len, level) == Z_OK && clen < len)
+			stored = clen;
+		else
+			flags &= ~MG_CHUNK_ZLIB;
+	} else {
+		flags &= ~MG_CHUNK_ZLIB;
+	}
+	if (!(flags & MG_CHUNK_ZLIB) && len)
+		memcpy(h + MG_CHUNK_HEADER, raw, len);
+	mg_le32_put(h + 4, flags);
+	mg_le32_put(h + 8, (uint32_t)stored);
+	mg_le32_put(h + 12, (uint32_t)len);
+	crc = (uint32_t)crc32(0, h, (uInt)(MG_CHUNK_HEADER + stored));
+	mg_le32_put(h + MG_CHUNK_HEADER + stored, crc);
+	out->len = start + MG_CHUNK_HEADER + stored + 4;
+	return MG_OK;
+}
+
+int mg_write_all(FILE *f, const void *p, size_t n, mg_err *e)
+{
+	if (n && fwrite(p, 1, n, f) != n)
+		return mg_err_set(e, MG_E_IO, "write error: %s", strerror(errno));
+	return MG_OK;
+}
+
+int mg_member_write_start(FILE *f, const uint8_t magic[8], mg_err *e)
+{
+	mg_buf b = { 0 };
+	int rc;
+
+	mg_member_pack_start(&b, magic);
+	rc = b.oom ? mg_err_set(e, MG_E_NOMEM, "out of memory") : mg_write_all(f, b.data, b.len, e);
+	mg_buf_free(&b);
+	return rc;
+}
+
+int mg_chunk_write(FILE *f, const char type[4], uint32_t flags, const void *raw, size_t len, int level,
+		   mg_err *e)
+{
+	mg_buf b = { 0 };
+	int rc;
+
+	rc = mg_chunk_pack(&b, type, flags, raw, len, level, e);
+	if (!rc)
+		rc = mg_write_all(f, b.data, b.len, e);
+	mg_buf_free(&b);
+	return rc;
+}

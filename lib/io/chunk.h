@@ -1,0 +1,90 @@
+/* The container shared by every mygpt file (formats/container.md): a member
+ * is a 16-byte preamble (magic, version, CRC) followed by typed chunks, each
+ * with its own CRC-32 and optional zlib compression; files may hold several
+ * members back to back. Written strictly forward, so pipes work. */
+#ifndef MG_CHUNK_H
+#define MG_CHUNK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/bytes.h"
+#include "core/err.h"
+
+#define MG_VERSION_MAJOR 1
+#define MG_VERSION_MINOR 0
+
+#define MG_PREAMBLE_SIZE 16
+#define MG_CHUNK_HEADER 16
+#define MG_CHUNK_MAX (64u << 20) /* largest payload, stored or raw */
+/* zlib level writers use unless told otherwise: level 1 compresses token and
+ * tensor data within a few percent of level 6 at several times the speed. */
+#define MG_ZLIB_LEVEL 1
+
+enum {
+	MG_CHUNK_ZLIB = 1u << 0,      /* payload is a zlib stream (RFC 1950) */
+	MG_CHUNK_ANCILLARY = 1u << 1, /* a reader that does not know it skips it */
+	MG_CHUNK_FLAGS_KNOWN = 3u,
+};
+
+/* The magics: 0x89, three letters, CR LF SUB LF (the PNG trick: catches
+ * 7-bit channels and newline translation). */
+extern const uint8_t mg_magic_tokens[8];    /* \x89MGT\r\n\x1a\n */
+extern const uint8_t mg_magic_tokenizer[8]; /* \x89MGV\r\n\x1a\n */
+extern const uint8_t mg_magic_checkpoint[8];/* \x89MGC\r\n\x1a\n */
+
+/* Input with a byte offset, for messages that say where a problem is. */
+typedef struct mg_rd {
+	FILE *f;
+	const uint8_t *mem; /* reads from memory instead when f is NULL */
+	size_t mem_len;
+	uint64_t off;
+} mg_rd;
+
+void mg_rd_init_file(mg_rd *r, FILE *f);
+void mg_rd_init_mem(mg_rd *r, const void *p, size_t n);
+/* Reads exactly n bytes: MG_E_TRUNC naming "what" when the input ends. */
+int mg_rd_exact(mg_rd *r, void *p, size_t n, const char *what, mg_err *e);
+/* Sets *eof to 1 when no byte is left, without consuming anything. */
+int mg_rd_at_eof(mg_rd *r, int *eof, mg_err *e);
+
+typedef struct mg_chunk {
+	char type[5];      /* four characters and a NUL */
+	uint32_t flags;
+	uint64_t offset;   /* byte offset of the chunk header in the input */
+	const uint8_t *data; /* decompressed payload, owned by the reader */
+	size_t len;
+} mg_chunk;
+
+typedef struct mg_chunk_reader {
+	mg_rd rd;
+	uint8_t *stored, *raw;
+	size_t stored_cap, raw_cap;
+} mg_chunk_reader;
+
+void mg_chunk_reader_init(mg_chunk_reader *cr, FILE *f);
+void mg_chunk_reader_init_mem(mg_chunk_reader *cr, const void *p, size_t n);
+void mg_chunk_reader_free(mg_chunk_reader *cr);
+
+/* Reads a member preamble and checks magic, CRC and major version; *minor
+ * receives the member's minor version. */
+int mg_member_read_start(mg_chunk_reader *cr, const uint8_t magic[8], uint16_t *minor, mg_err *e);
+/* Reads and verifies the next chunk; c->data stays valid until the next
+ * call. Errors name the chunk and its offset. */
+int mg_chunk_read(mg_chunk_reader *cr, mg_chunk *c, mg_err *e);
+
+/* Appends a member preamble to out. */
+void mg_member_pack_start(mg_buf *out, const uint8_t magic[8]);
+/* Appends one whole chunk (header, payload, CRC) to out. With MG_CHUNK_ZLIB
+ * in flags the payload is compressed at level (1-9); it is stored plain when
+ * that is not smaller. Thread-safe: no shared state. */
+int mg_chunk_pack(mg_buf *out, const char type[4], uint32_t flags, const void *raw, size_t len, int level,
+		  mg_err *e);
+/* fwrite with an error that carries errno ("no space left on device"). */
+int mg_write_all(FILE *f, const void *p, size_t n, mg_err *e);
+int mg_member_write_start(FILE *f, const uint8_t magic[8], mg_err *e);
+int mg_chunk_write(FILE *f, const char type[4], uint32_t flags, const void *raw, size_t len, int level,
+		   mg_err *e);
+
+#endif

@@ -1,0 +1,339 @@
+/* Checkpoint reader and writer: the byte layout of formats/checkpoint.md. */
+#include "io/ckpt.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/chunk.h"
+
+const char *mg_role_name(uint32_t role)
+{
+	static const char *names[] = { "param", "adam_m", "adam_v" };
+	return role < MG_ROLE_COUNT ? names[role] : "unknown";
+}
+
+static int name_ok(const char *s, size_t n)
+{
+	if (n == 0 || n > MG_TENSOR_NAME_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
+		      s[i] == '_' || s[i] == '.'))
+			return 0;
+	return 1;
+}
+
+/* ---------------------------------------------------------------- writer */
+
+struct mg_ckptw {
+	FILE *f;
+	int level;
+	uint32_t tensors;
+	uint64_t elems, chunks;
+	mg_buf raw, packed;
+	uint8_t *enc;
+	size_t enc_cap;
+};
+
+void mg_ckptw_free(mg_ckptw *w)
+{
+	if (!w)
+		return;
+	mg_buf_free(&w->raw);
+	mg_buf_free(&w->packed);
+	free(w->enc);
+	free(w);
+}
+
+static int emit(mg_ckptw *w, const char *type, uint32_t flags, mg_err *e)
+{
+	int rc;
+
+	if (w->raw.oom)
+		return mg_err_set(e, MG_E_NOMEM, "out of memory");
+	w->packed.len = 0;
+	rc = mg_chunk_pack(&w->packed, type, flags, w->raw.data, w->raw.len, w->level, e);
+	if (!rc)
+		rc = mg_write_all(w->f, w->packed.data, w->packed.len, e);
+	w->raw.len = 0;
+	return rc;
+}
+
+int mg_ckptw_open(mg_ckptw **out, FILE *f, const mg_kv *config, const mg_tokenizer *tk, const mg_kv *train,
+		  int level, mg_err *e)
+{
+	mg_ckptw *w = calloc(1, sizeof *w);
+	int rc;
+
+	*out = NULL;
+	if (!w)
+		return mg_err_set(e, MG_E_NOMEM, "out of memory");
+	w->f = f;
+	w->level = level;
+	rc = mg_member_write_start(f, mg_magic_checkpoint, e);
+	if (!rc) {
+		mg_kv_pack(config, &w->raw);
+		rc = emit(w, "HEAD", MG_CHUNK_ZLIB, e);
+	}
+	if (!rc && tk) {
+		rc = mg_tokenizer_pack(tk, &w->raw, e);
+		if (!rc)
+			rc = emit(w, "VOCB", MG_CHUNK_ANCILLARY, e);
+	}
+	if (!rc && train) {
+		mg_kv_pack(train, &w->raw);
+		rc = emit(w, "TRAI", MG_CHUNK_ANCILLARY | MG_CHUNK_ZLIB, e);
+	}
+	if (rc) {
+		mg_ckptw_free(w);
+		return rc;
+	}
+	*out = w;
+	return MG_OK;
+}
+
+int mg_ckptw_tensor(mg_ckptw *w, const char *name, uint32_t role, uint32_t dtype, uint32_t ndim,
+		    const uint32_t *dims, const float *data, mg_err *e)
+{
+	uint64_t n = 1, step = MG_CKPT_CHUNK_ELEMS;
+	size_t nl = strlen(name);
+	int rc;
+
+	if (!name_ok(name, nl) || role >= MG_ROLE_COUNT || dtype >= MG_DTYPE_COUNT || ndim < 1 ||
+	    ndim > MG_TENSOR_DIMS_MAX)
+		return mg_err_set(e, MG_E_INVAL, "invalid tensor '%s'", name);
+	for (uint32_t i = 0; i < ndim; i++)
+		n *= dims[i];
+	if (n == 0 || n > MG_TENSOR_ELEMS_MAX)
+		return mg_err_set(e, MG_E_INVAL, "tensor '%s' has %llu elements", name, (unsigned long long)n);
+	if (dtype == MG_DTYPE_Q8 && dims[ndim - 1] % MG_Q8_BLOCK)
+		return mg_err_set(e, MG_E_INVAL, "tensor '%s': q8 needs a last dimension divisible by %d", name,
+				  MG_Q8_BLOCK);
+	for (uint64_t off = 0; off < n; off += step) {
+		uint64_t cnt = n - off < step ? n - off : step;
+		uint64_t bytes = mg_dtype_bytes(dtype, cnt);
+		if (w->enc_cap < bytes) {
+			free(w->enc);
+			w->enc = malloc((size_t)bytes);
+			w->enc_cap = w->enc ? (size_t)bytes : 0;
+			if (!w->enc)
+				return mg_err_set(e, MG_E_NOMEM, "out of memory");
+		}
+		mg_dtype_encode(dtype, data + off, cnt, w->enc);
+		mg_buf_u8(&w->raw, (uint8_t)role);
+		mg_buf_u8(&w->raw, (uint8_t)dtype);
+		mg_buf_u8(&w->raw, (uint8_t)ndim);
+		mg_buf_u8(&w->raw, 0);
+		mg_buf_u8(&w->raw, (uint8_t)nl);
+		mg_buf_add(&w->raw, name, nl);
+		for (uint32_t i = 0; i < ndim; i++)
+			mg_buf_u32(&w->raw, dims[i]);
+		mg_buf_u64(&w->raw, off);
+		mg_buf_u64(&w->raw, cnt);
+		mg_buf_add(&w->raw, w->enc, (size_t)bytes);
+		if ((rc = emit(w, "TENS", MG_CHUNK_ZLIB, e)))
+			return rc;
+		w->chunks++;
+	}
+	w->tensors++;
+	w->elems += n;
+	return MG_OK;
+}
+
+int mg_ckptw_close(mg_ckptw *w, mg_err *e)
+{
+	int rc;
+
+	mg_buf_u32(&w->raw, w->tensors);
+	mg_buf_u32(&w->raw, 0);
+	mg_buf_u64(&w->raw, w->elems);
+	mg_buf_u64(&w->raw, w->chunks);
+	rc = emit(w, "TAIL", 0, e);
+	mg_ckptw_free(w);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- reader */
+
+void mg_ckpt_free(mg_ckpt *ck)
+{
+	mg_kv_free(&ck->config);
+	mg_kv_free(&ck->train);
+	if (ck->has_tokenizer)
+		mg_tokenizer_free(&ck->tk);
+	for (size_t i = 0; i < ck->n_tensors; i++)
+		free(ck->t[i].data);
+	free(ck->t);
+	memset(ck, 0, sizeof *ck);
+}
+
+const mg_tensor *mg_ckpt_find(const mg_ckpt *ck, const char *name, uint32_t role)
+{
+	for (size_t i = 0; i < ck->n_tensors; i++)
+		if (ck->t[i].role == role && !strcmp(ck->t[i].name, name))
+			return &ck->t[i];
+	return NULL;
+}
+
+#define AT(c) (unsigned long long)(c).offset
+
+/* One TENS chunk: starts a tensor (elem offset 0) or continues the last one. */
+static int read_tens(mg_ckpt *ck, const mg_chunk *c, uint64_t *filled, mg_err *e)
+{
+	mg_cur cur = mg_cur_init(c->data, c->len);
+	mg_tensor h, *t;
+	uint8_t nl, resv;
+	const uint8_t *nm, *data;
+	uint64_t off, cnt, bytes;
+
+	memset(&h, 0, sizeof h);
+	h.role = mg_cur_u8(&cur);
+	h.dtype = mg_cur_u8(&cur);
+	h.ndim = mg_cur_u8(&cur);
+	resv = mg_cur_u8(&cur);
+	nl = mg_cur_u8(&cur);
+	nm = mg_cur_take(&cur, nl);
+	if (!nm || !name_ok((const char *)nm, nl))
+		return mg_err_set(e, MG_E_CORRUPT, "bad tensor name");
+	memcpy(h.name, nm, nl);
+	if (h.role >= MG_ROLE_COUNT || h.dtype >= MG_DTYPE_COUNT || h.ndim < 1 || h.ndim > MG_TENSOR_DIMS_MAX || resv)
+		return mg_err_set(e, MG_E_CORRUPT, "tensor '%s' has a bad role, type, rank or reserved byte", h.name);
+	h.n = 1;
+	for (uint32_t i = 0; i < h.ndim; i++) {
+		h.dims[i] = mg_cur_u32(&cur);
+		if (h.dims[i] == 0)
+			return mg_err_set(e, MG_E_CORRUPT, "tensor '%s' has a zero dimension", h.name);
+		h.n *= h.dims[i];
+		if (h.n > MG_TENSOR_ELEMS_MAX)
+			return mg_err_set(e, MG_E_LIMIT, "tensor '%s' is over %llu elements", h.name,
+					  (unsigned long long)MG_TENSOR_ELEMS_MAX);
+	}
+	off = mg_cur_u64(&cur);
+	cnt = mg_cur_u64(&cur);
+	if (!mg_cur_ok(&cur))
+		return mg_err_set(e, MG_E_CORRUPT, "tensor header too short");
+	if (h.dtype == MG_DTYPE_Q8 && (h.dims[h.ndim - 1] % MG_Q8_BLOCK || off % MG_Q8_BLOCK || cnt % MG_Q8_BLOCK))
+		return mg_err_set(e, MG_E_CORRUPT, "q8 tensor '%s' is not in whole blocks", h.name);
+	if (cnt == 0 || cnt > h.n || off > h.n - cnt)
+		return mg_err_set(e, MG_E_CORRUPT, "tensor '%s' piece %llu+%llu is outside its %llu elements", h.name,
+				  (unsigned long long)off, (unsigned long long)cnt, (unsigned long long)h.n);
+	bytes = mg_dtype_bytes(h.dtype, cnt);
+	if (mg_cur_left(&cur) != bytes)
+		return mg_err_set(e, MG_E_CORRUPT, "tensor '%s' piece has %zu bytes, expected %llu", h.name,
+				  mg_cur_left(&cur), (unsigned long long)bytes);
+	data = mg_cur_take(&cur, (size_t)bytes);
+	if (off == 0) {
+		mg_tensor *nt;
+		if (ck->n_tensors && *filled != ck->t[ck->n_tensors - 1].n)
+			return mg_err_set(e, MG_E_CORRUPT, "tensor '%s' starts before '%s' is complete", h.name,
+					  ck->t[ck->n_tensors - 1].name);
+		if (mg_ckpt_find(ck, h.name, h.role))
+			return mg_err_set(e, MG_E_CORRUPT, "tensor '%s' (%s) appears twice", h.name, mg_role_name(h.role));
+		if (ck->n_tensors >= MG_TENSORS_MAX)
+			return mg_err_set(e, MG_E_LIMIT, "more than %u tensors", MG_TENSORS_MAX);
+		nt = realloc(ck->t, (ck->n_tensors + 1) * sizeof *nt);
+		if (!nt)
+			return mg_err_set(e, MG_E_NOMEM, "out of memory");
+		ck->t = nt;
+		ck->t[ck->n_tensors++] = h;
+		*filled = 0;
+	}
+	if (!ck->n_tensors)
+		return mg_err_set(e, MG_E_CORRUPT, "tensor '%s' continues a tensor that never started", h.name);
+	t = &ck->t[ck->n_tensors - 1];
+	if (strcmp(t->name, h.name) || t->role != h.role || t->dtype != h.dtype || t->ndim != h.ndim ||
+	    memcmp(t->dims, h.dims, sizeof h.dims) || off != *filled)
+		return mg_err_set(e, MG_E_CORRUPT, "tensor '%s' piece at element %llu does not continue '%s'", h.name,
+				  (unsigned long long)off, t->name);
+	{
+		/* grow with the data actually present, never by the declared size */
+		uint64_t have = mg_dtype_bytes(t->dtype, *filled);
+		uint8_t *p = realloc(t->data, (size_t)(have + bytes));
+		if (!p)
+			return mg_err_set(e, MG_E_NOMEM, "out of memory for tensor '%s'", h.name);
+		t->data = p;
+		memcpy(p + have, data, (size_t)bytes);
+	}
+	*filled += cnt;
+	return MG_OK;
+}
+
+int mg_ckpt_read(FILE *f, mg_ckpt *ck, mg_err *e)
+{
+	mg_chunk_reader cr;
+	mg_chunk c;
+	uint16_t minor;
+	uint64_t filled = 0, elems = 0, chunks = 0;
+	int rc, eof, seen_tens = 0;
+
+	memset(ck, 0, sizeof *ck);
+	mg_chunk_reader_init(&cr, f);
+	if ((rc = mg_member_read_start(&cr, mg_magic_checkpoint, &minor, e)))
+		goto fail;
+	if ((rc = mg_chunk_read(&cr, &c, e)))
+		goto fail;
+	if (strcmp(c.type, "HEAD")) {
+		rc = mg_err_set(e, MG_E_CORRUPT, "first chunk at byte %llu is '%s', not 'HEAD'", AT(c), c.type);
+		goto fail;
+	}
+	if ((rc = mg_kv_parse(c.data, c.len, &ck->config, e))) {
+		mg_err_prefix(e, "chunk 'HEAD' at byte %llu: ", AT(c));
+		goto fail;
+	}
+	for (;;) {
+		if ((rc = mg_chunk_read(&cr, &c, e)))
+			goto fail;
+		if (!strcmp(c.type, "TAIL"))
+			break;
+		if (!strcmp(c.type, "TENS")) {
+			seen_tens = 1;
+			chunks++;
+			if ((rc = read_tens(ck, &c, &filled, e))) {
+				mg_err_prefix(e, "chunk 'TENS' at byte %llu: ", AT(c));
+				goto fail;
+			}
+		} else if (!strcmp(c.type, "VOCB") && !seen_tens && !ck->has_tokenizer && !ck->has_train) {
+			if ((rc = mg_tokenizer_parse(c.data, c.len, &ck->tk, e))) {
+				mg_err_prefix(e, "tokenizer in chunk 'VOCB' at byte %llu: ", AT(c));
+				goto fail;
+			}
+			ck->has_tokenizer = 1;
+		} else if (!strcmp(c.type, "TRAI") && !seen_tens && !ck->has_train) {
+			if ((rc = mg_kv_parse(c.data, c.len, &ck->train, e))) {
+				mg_err_prefix(e, "chunk 'TRAI' at byte %llu: ", AT(c));
+				goto fail;
+			}
+			ck->has_train = 1;
+		} else if (!strcmp(c.type, "HEAD") || !strcmp(c.type, "VOCB") || !strcmp(c.type, "TRAI") ||
+			   !(c.flags & MG_CHUNK_ANCILLARY)) {
+			rc = mg_err_set(e, MG_E_CORRUPT, "chunk '%s' at byte %llu is unknown or out of place", c.type, AT(c));
+			goto fail;
+		}
+	}
+	if (ck->n_tensors && filled != ck->t[ck->n_tensors - 1].n) {
+		rc = mg_err_set(e, MG_E_CORRUPT, "tensor '%s' is incomplete at byte %llu", ck->t[ck->n_tensors - 1].name,
+				AT(c));
+		goto fail;
+	}
+	for (size_t i = 0; i < ck->n_tensors; i++)
+		elems += ck->t[i].n;
+	if (c.len != 24 || mg_le32_get(c.data) != ck->n_tensors || mg_le32_get(c.data + 4) != 0 ||
+	    mg_le64_get(c.data + 8) != elems || mg_le64_get(c.data + 16) != chunks) {
+		rc = mg_err_set(e, MG_E_CORRUPT, "'TAIL' at byte %llu does not match the %zu tensors read (a chunk is missing)",
+				AT(c), ck->n_tensors);
+		goto fail;
+	}
+	if ((rc = mg_rd_at_eof(&cr.rd, &eof, e)))
+		goto fail;
+	if (!eof) {
+		rc = mg_err_set(e, MG_E_CORRUPT, "stray data after the checkpoint at byte %llu",
+				(unsigned long long)cr.rd.off);
+		goto fail;
+	}
+	mg_chunk_reader_free(&cr);
+	return MG_OK;
+fail:
+	mg_chunk_reader_free(&cr);
+	mg_ckpt_free(ck);
+	return rc;
+}

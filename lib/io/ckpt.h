@@ -1,0 +1,62 @@
+/* Checkpoints (formats/checkpoint.md): model configuration, named tensors
+ * (parameters and AdamW moments), training state and the tokenizer, in one
+ * compressed, checksummed member that streams through pipes. */
+#ifndef MG_CKPT_H
+#define MG_CKPT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "io/dtype.h"
+#include "core/err.h"
+#include "io/kv.h"
+#include "io/tokenizer.h"
+
+enum { MG_ROLE_PARAM = 0, MG_ROLE_ADAM_M = 1, MG_ROLE_ADAM_V = 2, MG_ROLE_COUNT };
+
+#define MG_TENSOR_NAME_MAX 63
+#define MG_TENSOR_DIMS_MAX 4
+#define MG_TENSOR_ELEMS_MAX (1ull << 36)
+#define MG_TENSORS_MAX 65536
+#define MG_CKPT_CHUNK_ELEMS (1u << 22) /* elements a writer puts in one chunk */
+
+typedef struct mg_tensor {
+	char name[MG_TENSOR_NAME_MAX + 1];
+	uint32_t role, dtype, ndim;
+	uint32_t dims[MG_TENSOR_DIMS_MAX];
+	uint64_t n;    /* elements: product of dims */
+	uint8_t *data; /* stored encoding (little-endian), mg_dtype_bytes(dtype, n) bytes */
+} mg_tensor;
+
+typedef struct mg_ckpt {
+	mg_kv config; /* HEAD: model configuration */
+	mg_kv train;  /* TRAI: training state (empty when has_train is 0) */
+	int has_train;
+	mg_tokenizer tk;
+	int has_tokenizer;
+	mg_tensor *t;
+	size_t n_tensors;
+} mg_ckpt;
+
+/* Reads one checkpoint member and checks that nothing follows it. */
+int mg_ckpt_read(FILE *f, mg_ckpt *ck, mg_err *e);
+void mg_ckpt_free(mg_ckpt *ck);
+const mg_tensor *mg_ckpt_find(const mg_ckpt *ck, const char *name, uint32_t role);
+const char *mg_role_name(uint32_t role); /* "param", "adam_m", "adam_v" */
+
+typedef struct mg_ckptw mg_ckptw;
+
+/* Writes preamble, HEAD (config), the tokenizer and the training state;
+ * tk and train may be NULL. */
+int mg_ckptw_open(mg_ckptw **w, FILE *f, const mg_kv *config, const mg_tokenizer *tk, const mg_kv *train,
+		  int level, mg_err *e);
+/* Writes one tensor from fp32 values, stored as dtype. Names are 1-63 of
+ * [A-Za-z0-9_.]; (name, role) pairs are unique. */
+int mg_ckptw_tensor(mg_ckptw *w, const char *name, uint32_t role, uint32_t dtype, uint32_t ndim,
+		    const uint32_t *dims, const float *data, mg_err *e);
+/* Writes the TAIL and frees w (also on error). */
+int mg_ckptw_close(mg_ckptw *w, mg_err *e);
+void mg_ckptw_free(mg_ckptw *w);
+
+#endif

@@ -1,0 +1,240 @@
+/* The training step and evaluation. The state (lib/train/train_state.h) changes
+ * only when a step completes, so whatever stops a run (a signal, a
+ * non-finite value) leaves a state that resumes exactly. */
+#include "train/trainer.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/ckpt.h"
+#include "core/rng.h"
+
+#define KEY_DROPOUT 0x64726f706f757431ull /* "dropout1" */
+
+struct mg_trainer {
+	mg_gpt *g;
+	mg_train_data *train;
+	mg_train_state st;
+	mg_train_data_batch b;
+};
+
+static uint64_t mix(uint64_t h, uint64_t v) { return mg_hash64(h ^ mg_hash64(v)); }
+
+int mg_trainer_init(mg_trainer **out, mg_gpt *g, mg_train_data *train, const mg_train_state *s, uint32_t max_len,
+		    mg_err *e)
+{
+	mg_trainer *tr;
+	int rc;
+
+	*out = NULL;
+	if ((rc = mg_train_state_check(s, e)))
+		return rc;
+	if (max_len < 1 || max_len > mg_gpt_config_of(g)->block_size)
+		return mg_err_set(e, MG_E_INVAL, "sequence length %u is not in 1..block_size %u", max_len,
+				  mg_gpt_config_of(g)->block_size);
+	if (!(tr = calloc(1, sizeof *tr)))
+		return mg_err_set(e, MG_E_NOMEM, "out of memory");
+	tr->g = g;
+	tr->train = train;
+	tr->st = *s;
+	if ((rc = mg_gpt_alloc(g, s->micro_batch, max_len, MG_GPT_ALLOC_TRAIN, e)) ||
+	    (rc = mg_train_data_batch_init(&tr->b, s->micro_batch, mg_gpt_config_of(g)->block_size, e))) {
+		free(tr);
+		return rc;
+	}
+	*out = tr;
+	return MG_OK;
+}
+
+void mg_trainer_free(mg_trainer *tr)
+{
+	if (!tr)
+		return;
+	mg_train_data_batch_free(&tr->b);
+	free(tr);
+}
+
+const mg_train_state *mg_trainer_state(const mg_trainer *tr) { return &tr->st; }
+
+void mg_trainer_set_best(mg_trainer *tr, double val_loss)
+{
+	tr->st.has_best = 1;
+	tr->st.best_val_loss = val_loss;
+	tr->st.best_step = tr->st.step;
+}
+
+void mg_trainer_set_final_tokens(mg_trainer *tr, uint64_t tokens) { tr->st.lr.final_tokens = tokens; }
+
+uint64_t mg_trainer_epoch_len(const mg_trainer *tr) { return mg_train_data_epoch_len(tr->train, tr->st.order); }
+
+uint64_t mg_trainer_epoch_steps(const mg_trainer *tr)
+{
+	return (mg_trainer_epoch_len(tr) + tr->st.batch - 1) / tr->st.batch;
+}
+
+/* A position at or past the end of its epoch (after a change of order or
+ * data length between runs) is the start of the next one. */
+static void normalise(uint64_t W, uint64_t *epoch, uint64_t *pos)
+{
+	if (*pos >= W) {
+		++*epoch;
+		*pos = 0;
+	}
+}
+
+static int reached(const mg_train_state *s, uint64_t step, uint64_t epoch)
+{
+	return s->iters ? step >= s->iters : epoch >= s->epochs;
+}
+
+int mg_trainer_done(const mg_trainer *tr)
+{
+	uint64_t epoch = tr->st.epoch, pos = tr->st.epoch_pos;
+
+	normalise(mg_trainer_epoch_len(tr), &epoch, &pos);
+	return reached(&tr->st, tr->st.step, epoch);
+}
+
+void mg_trainer_plan(mg_trainer *tr, uint64_t *steps_left, uint64_t *tokens_at_end)
+{
+	const mg_train_state *s = &tr->st;
+	uint64_t W = mg_trainer_epoch_len(tr), B = s->batch, E = (W + B - 1) / B;
+	uint64_t step = s->step, tokens = s->tokens, epoch = s->epoch, pos = s->epoch_pos;
+	uint64_t epoch_targets;
+	int fixed = mg_train_data_epoch_fixed(tr->train, s->order, &epoch_targets);
+
+	normalise(W, &epoch, &pos);
+	while (!reached(s, step, epoch)) {
+		uint64_t n;
+		if (fixed && pos == 0 && (s->epochs || s->iters - step >= E)) {
+			tokens += epoch_targets;
+			step += E;
+			epoch++;
+			continue;
+		}
+		n = W - pos < B ? W - pos : B;
+		for (uint64_t i = pos; i < pos + n; i++)
+			tokens += mg_train_data_seq_targets(tr->train, s->order, s->seed, epoch, i);
+		pos += n;
+		step++;
+		normalise(W, &epoch, &pos);
+	}
+	*steps_left = step - s->step;
+	*tokens_at_end = tokens;
+}
+
+int mg_trainer_step(mg_trainer *tr, mg_trainer_step_info *info, mg_err *e)
+{
+	mg_train_state ns = tr->st;
+	const uint64_t W = mg_trainer_epoch_len(tr);
+	uint64_t total = 0, n;
+	double sum = 0.0, norm;
+	int rc;
+
+	memset(info, 0, sizeof *info);
+	normalise(W, &ns.epoch, &ns.epoch_pos);
+	n = W - ns.epoch_pos < ns.batch ? W - ns.epoch_pos : ns.batch;
+	info->sequences = (uint32_t)n;
+	info->epoch = ns.epoch;
+	info->iter = (ns.epoch_pos + ns.batch - 1) / ns.batch;
+	for (uint64_t i = ns.epoch_pos; i < ns.epoch_pos + n; i++)
+		total += mg_train_data_seq_targets(tr->train, ns.order, ns.seed, ns.epoch, i);
+	mg_gpt_zero_grad(tr->g);
+	for (uint64_t a = 0, k = 0; a < n; a += ns.micro_batch, k++) {
+		uint32_t m = (uint32_t)(n - a < ns.micro_batch ? n - a : ns.micro_batch);
+		uint64_t dseed = mix(mix(mix(ns.seed, KEY_DROPOUT), ns.step), k);
+		mg_train_data_view v;
+		mg_gpt_loss l;
+
+		mg_train_data_fill(tr->train, ns.order, ns.seed, ns.epoch, ns.epoch_pos + a, m, &tr->b);
+		mg_train_data_batch_view(&tr->b, 0, m, &v);
+		if ((rc = mg_gpt_forward(tr->g, v.inputs, v.targets, v.mask, v.B, v.T, MG_GPT_DROPOUT, dseed, &l, e)))
+			return rc;
+		info->positions += (uint64_t)v.B * v.T;
+		if (!isfinite(l.sum)) {
+			info->status = MG_TRAINER_STEP_LOSS_NONFINITE;
+			info->loss = l.sum;
+			return MG_OK;
+		}
+		sum += l.sum;
+		info->count += l.count;
+		mg_gpt_backward(tr->g, total ? (float)((double)l.count / (double)total) : 0.0f);
+	}
+	info->loss = info->count ? sum / (double)info->count : 0.0;
+	norm = ns.grad_clip > 0 ? mg_gpt_clip_grad_norm(tr->g, ns.grad_clip) : mg_gpt_grad_norm(tr->g);
+	info->grad_norm = norm;
+	if (!isfinite(norm)) {
+		info->status = MG_TRAINER_STEP_GRAD_NONFINITE;
+		return MG_OK;
+	}
+	ns.tokens += info->count;
+	info->lr = mg_lr_sched_at(&ns.lr, ns.tokens);
+	{
+		mg_adamw o = { info->lr, ns.beta1, ns.beta2, ns.eps, ns.weight_decay };
+		mg_gpt_adamw_step(tr->g, &o, ns.step + 1);
+	}
+	ns.step++;
+	ns.epoch_pos += n;
+	if (ns.epoch_pos == W) {
+		ns.epoch++;
+		ns.epoch_pos = 0;
+		info->epoch_end = 1;
+	}
+	tr->st = ns;
+	return MG_OK;
+}
+
+int mg_trainer_eval(mg_trainer *tr, mg_train_data *val, uint64_t max_batches, const volatile sig_atomic_t *cancel,
+		    mg_gpt_loss *out, mg_err *e)
+{
+	uint64_t W = mg_train_data_epoch_len(val, MG_ORDER_SEQUENTIAL), M = tr->st.micro_batch;
+	uint64_t batches = (W + M - 1) / M;
+	double sum = 0.0;
+	uint64_t count = 0;
+	int rc;
+
+	if (max_batches && max_batches < batches)
+		batches = max_batches;
+	for (uint64_t k = 0; k < batches; k++) {
+		uint32_t m = (uint32_t)(W - k * M < M ? W - k * M : M);
+		mg_train_data_view v;
+		mg_gpt_loss l;
+
+		if (cancel && *cancel)
+			return mg_err_set(e, MG_E_INTERRUPTED, "evaluation interrupted");
+		mg_train_data_fill(val, MG_ORDER_SEQUENTIAL, 0, 0, k * M, m, &tr->b);
+		mg_train_data_batch_view(&tr->b, 0, m, &v);
+		if ((rc = mg_gpt_forward(tr->g, v.inputs, v.targets, v.mask, v.B, v.T, 0, 0, &l, e)))
+			return rc;
+		sum += l.sum;
+		count += l.count;
+	}
+	out->sum = sum;
+	out->count = count;
+	out->mean = count ? sum / (double)count : 0.0;
+	return MG_OK;
+}
+
+int mg_trainer_write(const mg_trainer *tr, FILE *f, const mg_tokenizer *tk, uint32_t flags, mg_err *e)
+{
+	int params_only = !!(flags & MG_TRAINER_WRITE_PARAMS_ONLY);
+	mg_kv config = { 0 }, train = { 0 };
+	mg_ckptw *w;
+	int rc;
+
+	if ((rc = mg_gpt_config_to_kv(mg_gpt_config_of(tr->g), &config, e)) ||
+	    (!params_only && (rc = mg_train_state_to_kv(&tr->st, &train, e))))
+		goto done;
+	if ((rc = mg_ckptw_open(&w, f, &config, tk, params_only ? NULL : &train, 1, e)))
+		goto done;
+	if ((rc = mg_gpt_write(tr->g, w, MG_DTYPE_F32, params_only ? 0 : MG_GPT_WRITE_MOMENTS, e))) {
+		mg_ckptw_free(w);
+		goto done;
+	}
+	rc = mg_ckptw_close(w, e);
+done:
+	mg_kv_free(&config);
+	mg_kv_free(&train);
+	return rc;
+}

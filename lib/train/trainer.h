@@ -1,0 +1,88 @@
+/* A training run over a GPT model: optimizer steps on batches of a token
+ * stream (with exact micro-batch accumulation, the non-finite guard,
+ * gradient clipping, the learning-rate schedule and AdamW), evaluation on
+ * validation data, and checkpoints that resume exactly. */
+#ifndef MG_TRAINER_H
+#define MG_TRAINER_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/err.h"
+#include "model/gpt.h"
+#include "io/tokenizer.h"
+#include "train/train_data.h"
+#include "train/train_state.h"
+
+typedef struct mg_trainer mg_trainer;
+
+/* A run of model g on data train from state s (checked with
+ * mg_train_state_check). g and train are borrowed and must outlive the
+ * trainer. Allocates g's training buffers for micro_batch sequences of up
+ * to max_len positions (mg_gpt_alloc; max_len <= block_size, at least the
+ * longest sequence of the training and validation data) and a batch.
+ * MG_E_INVAL, MG_E_NOMEM. Not thread-safe: one call at a time, and one
+ * model call at a time in the process (lib/model/gpt.h). */
+int mg_trainer_init(mg_trainer **tr, mg_gpt *g, mg_train_data *train, const mg_train_state *s, uint32_t max_len,
+		    mg_err *e);
+void mg_trainer_free(mg_trainer *tr);
+
+/* The state after the last completed step. */
+const mg_train_state *mg_trainer_state(const mg_trainer *tr);
+/* Records an evaluation result as the best so far (at the current step). */
+void mg_trainer_set_best(mg_trainer *tr, double val_loss);
+
+/* Sets the schedule's final_tokens (the default: mg_trainer_plan's end). */
+void mg_trainer_set_final_tokens(mg_trainer *tr, uint64_t tokens);
+
+/* Sequences per epoch and steps per full epoch (the last one partial). */
+uint64_t mg_trainer_epoch_len(const mg_trainer *tr);
+uint64_t mg_trainer_epoch_steps(const mg_trainer *tr);
+/* Whether the state has reached its target (iters steps, or epochs epochs). */
+int mg_trainer_done(const mg_trainer *tr);
+/* The rest of the run from the current state: steps to the target, and the
+ * token counter when it is reached (the default final_tokens). */
+void mg_trainer_plan(mg_trainer *tr, uint64_t *steps_left, uint64_t *tokens_at_end);
+
+enum { MG_TRAINER_STEP_OK = 0, MG_TRAINER_STEP_LOSS_NONFINITE = 1, MG_TRAINER_STEP_GRAD_NONFINITE = 2 };
+
+typedef struct mg_trainer_step_info {
+	int status;         /* MG_STEP_*: on a non-finite value nothing changed */
+	double loss;        /* mean over the step's targets */
+	double grad_norm;   /* global norm before clipping */
+	double lr;          /* the rate the step used */
+	uint64_t count;     /* targets of the step */
+	uint64_t positions; /* sequence positions computed (B x T per forward pass) */
+	uint32_t sequences;
+	uint64_t epoch;     /* the step's epoch, from 0 */
+	uint64_t iter;      /* the step's index in its epoch, from 0 */
+	int epoch_end;      /* the step finished its epoch */
+} mg_trainer_step_info;
+
+/* One optimizer step: the next `batch` sequences (fewer at the end of an
+ * epoch) in forward and backward passes of up to micro_batch sequences, the
+ * gradient of the mean over all their targets accumulated exactly
+ * (mg_gpt_backward's scale = count_i / count), dropout keyed by (seed,
+ * step, micro-batch); then clipping, the rate for the token counter after
+ * the step, AdamW, and the state advanced. A non-finite loss or gradient
+ * norm stops before the update: info->status says which, and the model's
+ * parameters, moments and the state are those before the step. Errors:
+ * those of mg_gpt_forward. Call only when !mg_trainer_done. */
+int mg_trainer_step(mg_trainer *tr, mg_trainer_step_info *info, mg_err *e);
+
+/* Mean loss (sum and count too) of the model on val, in sequential order
+ * (every target once), without dropout, over its first max_batches batches
+ * of micro_batch sequences (0: all). Stops with MG_E_INTERRUPTED when
+ * *cancel becomes non-zero (cancel may be NULL). */
+int mg_trainer_eval(mg_trainer *tr, mg_train_data *val, uint64_t max_batches, const volatile sig_atomic_t *cancel,
+		    mg_gpt_loss *out, mg_err *e);
+
+enum { MG_TRAINER_WRITE_PARAMS_ONLY = 1 }; /* mg_trainer_write flags */
+/* Writes a checkpoint of the current state to f: the model's configuration,
+ * tk (may be NULL), the TRAI state and the parameters and AdamW moments; with
+ * MG_TRAINER_WRITE_PARAMS_ONLY only the configuration, tk and the
+ * parameters (a model, not resumable). Nothing run-dependent goes in. */
+int mg_trainer_write(const mg_trainer *tr, FILE *f, const mg_tokenizer *tk, uint32_t flags, mg_err *e);
+
+#endif
