@@ -519,3 +519,16 @@ int mg_tokenizer_load(FILE *f, mg_tokenizer *tk, mg_err *e)
 	mg_chunk_reader_free(&cr);
 	return rc;
 }
+
+int mg_tokenizer_equal(const mg_tokenizer *a, const mg_tokenizer *b, int *equal, mg_err *e)
+{
+	mg_buf x = { 0 }, y = { 0 };
+	int rc = mg_tokenizer_pack(a, &x, e);
+
+	if (!rc)
+		rc = mg_tokenizer_pack(b, &y, e);
+	*equal = !rc && x.len == y.len && (!x.len || !memcmp(x.data, y.data, x.len));
+	mg_buf_free(&x);
+	mg_buf_free(&y);
+	return rc;
+}

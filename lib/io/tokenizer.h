@@ -57,6 +57,10 @@ int mg_tokenizer_init_chars(mg_tokenizer *tk, const uint32_t *cps, uint32_t n, m
 
 /* Appends a whole tokenizer member (preamble to TAIL) to out. */
 int mg_tokenizer_pack(const mg_tokenizer *tk, mg_buf *out, mg_err *e);
+/* *equal = 1 when a and b are the same model (their packed payloads are
+ * byte-identical: same kind, vocabulary, merges, specials and pre-tokenizer),
+ * else 0; MG_E_NOMEM. */
+int mg_tokenizer_equal(const mg_tokenizer *a, const mg_tokenizer *b, int *equal, mg_err *e);
 int mg_tokenizer_write(const mg_tokenizer *tk, FILE *f, mg_err *e);
 /* Reads one tokenizer member from the reader's current position. */
 int mg_tokenizer_read(mg_chunk_reader *cr, mg_tokenizer *tk, mg_err *e);

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "model/gpt.h"
-#include "io/tokenizer.h"
+#include "io/ckpt.h" /* MG_VOCAB_MAX, the formats' limit, through the embedded tokenizer */
 
 static const char *const attention_names[] = { "vanilla", "time-weighting", "circulant", NULL };
 static const char *const gelu_names[] = { "tanh", "erf", NULL };
