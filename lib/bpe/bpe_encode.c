@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hash.h"
 #include "bpe/pretok.h"
 #include "bpe/specials.h"
 #include "bpe/unicode.h"
@@ -39,14 +40,6 @@ typedef struct map {
 	uint64_t mask;
 } map;
 
-static inline uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 32;
-	x *= 0xd6e8feb86659fd93ull;
-	x ^= x >> 32;
-	return x;
-}
-
 static int map_init(map *m, size_t n)
 {
 	size_t cap = 16;
@@ -65,7 +58,7 @@ static int map_init(map *m, size_t n)
 /* The slot of key, or the free slot where it belongs. */
 static inline slot *map_find(const map *m, uint64_t key)
 {
-	uint64_t i = mix64(key) & m->mask;
+	uint64_t i = mg_hash_slot(key) & m->mask;
 
 	while (m->s[i].key != key && m->s[i].key != EMPTY)
 		i = (i + 1) & m->mask;
@@ -394,16 +387,16 @@ static inline uint64_t hash_bytes(const uint8_t *s, size_t n)
 	while (n >= 8) {
 		uint64_t v;
 		memcpy(&v, s, 8);
-		h = mix64(h ^ v) * 0xbf58476d1ce4e5b9ull;
+		h = mg_hash_slot(h ^ v) * 0xbf58476d1ce4e5b9ull;
 		s += 8;
 		n -= 8;
 	}
 	if (n) {
 		uint64_t v = 0;
 		memcpy(&v, s, n);
-		h = mix64(h ^ v ^ 0xff51afd7ed558ccdull);
+		h = mg_hash_slot(h ^ v ^ 0xff51afd7ed558ccdull);
 	}
-	h = mix64(h);
+	h = mg_hash_slot(h);
 	return h ? h : 1;
 }
 

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hash.h"
 #include "bpe/pretok.h"
 #include "bpe/specials.h"
 #include "bpe/unicode.h"
@@ -366,14 +367,6 @@ typedef struct train {
 	size_t n_touched, cap_touched;
 } train;
 
-static inline uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 32;
-	x *= 0xd6e8feb86659fd93ull;
-	x ^= x >> 32;
-	return x;
-}
-
 static int pairs_grow(train *r)
 {
 	uint64_t cap = 2 * (r->pmask + 1);
@@ -382,7 +375,7 @@ static int pairs_grow(train *r)
 	if (!s)
 		return MG_E_NOMEM;
 	for (uint32_t k = 0; k < r->n_pairs; k++) {
-		uint64_t i = mix64((uint64_t)r->pairs[k].a << 32 | r->pairs[k].b) & (cap - 1);
+		uint64_t i = mg_hash_slot((uint64_t)r->pairs[k].a << 32 | r->pairs[k].b) & (cap - 1);
 		while (s[i])
 			i = (i + 1) & (cap - 1);
 		s[i] = k + 1;
@@ -396,7 +389,7 @@ static int pairs_grow(train *r)
 /* The pair (a, b), created when new; NULL when out of memory. */
 static pair *pair_get(train *r, uint32_t a, uint32_t b)
 {
-	uint64_t key = (uint64_t)a << 32 | b, i = mix64(key) & r->pmask;
+	uint64_t key = (uint64_t)a << 32 | b, i = mg_hash_slot(key) & r->pmask;
 	pair *p;
 
 	while (r->pslot[i]) {

@@ -1,0 +1,33 @@
+# What the examples share, included by each examples/NAME/Makefile after it
+# sets TOKENIZER (when it encodes text): where the tools and the data are,
+# the knobs every example takes, nanoGPT's split of the text (the first 90%
+# of the characters train, the rest validate) and its encoding.
+.DEFAULT_GOAL := all
+BIN ?= $(abspath ../../bin)
+DATA ?= ../data/tinyshakespeare.txt
+OUT ?= out
+SIZE ?= tiny
+THREADS ?= 0
+SEED ?= 1337
+
+$(OUT)/train.txt: $(DATA)
+	@mkdir -p $(@D)
+	n=$$(wc -c < $(DATA)); head -c $$((n * 9 / 10)) $(DATA) > $@
+
+$(OUT)/val.txt: $(DATA)
+	@mkdir -p $(@D)
+	n=$$(wc -c < $(DATA)); tail -c +$$((n * 9 / 10 + 1)) $(DATA) > $@
+
+# the character model of the whole text
+$(OUT)/chars.tkz: $(DATA)
+	@mkdir -p $(@D)
+	$(BIN)/bpe-train -q --chars -o $@ $(DATA)
+
+$(OUT)/%.tok: $(OUT)/%.txt $(TOKENIZER)
+	$(BIN)/bpe-encode -q -m $(TOKENIZER) -o $@ $<
+
+clean:
+	rm -rf $(OUT)
+
+.PHONY: all clean
+.PRECIOUS: $(OUT)/%.tok $(OUT)/%.txt
