@@ -1,5 +1,5 @@
-/* adder-gen: the addition dataset as token records, and scoring of model
- * completions against it. */
+/* adder-gen: the addition dataset (lib/tasks/adder.h) as token records, and
+ * the scores of model completions against it; options and output here. */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,26 +92,29 @@ static void generate(const mg_adder *a, int test_split, int prompts, const char 
 			(unsigned long long)a->test, (unsigned long long)(a->problems - a->test));
 }
 
-/* Reads the digits of a reversed answer; returns 0 when a token is not a
- * digit or the answer is short. */
-static int answer_value(const uint32_t *t, uint64_t n, uint32_t want, uint64_t *v)
+/* Prints the first `show` mistakes of scoring. */
+typedef struct shown {
+	const mg_adder *a;
+	uint64_t show, n;
+} shown;
+
+static void print_wrong(void *arg, const mg_adder_answer *ans)
 {
-	*v = 0;
-	if (n < want)
-		return 0;
-	for (uint32_t i = want; i-- > 0;) {
-		if (t[i] > 9)
-			return 0;
-		*v = *v * 10 + t[i];
-	}
-	return 1;
+	shown *sh = arg;
+	unsigned long long x = ans->x, y = ans->y;
+
+	if (sh->n++ >= sh->show)
+		return;
+	if (ans->has_value)
+		printf("wrong: %llu + %llu = %llu, got %llu\n", x, y, x + y, (unsigned long long)ans->value);
+	else
+		printf("wrong: %llu + %llu = %llu, got no %u-digit answer\n", x, y, x + y, sh->a->digits + 1);
 }
 
 static void score(const mg_adder *a, const char *in_path, uint64_t show)
 {
-	uint32_t n = a->digits, pl = mg_adder_prompt_len(a), al = n + 1;
-	uint32_t want[3 * MG_ADDER_DIGITS_MAX + 1];
-	uint64_t right = 0, shown = 0;
+	shown sh = { a, show, 0 };
+	mg_adder_accuracy acc;
 	const char *name;
 	mg_tokstream_data d;
 	mg_err e;
@@ -120,38 +123,10 @@ static void score(const mg_adder *a, const char *in_path, uint64_t show)
 	if (mg_tokstream_data_read(f, &d, &e))
 		cli_die_err(name, &e);
 	cli_close_in(f, name);
-	if (d.h.layout != MG_LAYOUT_EXAMPLES)
-		cli_die(name, "completions must be records (layout examples), not %s", mg_tokstream_layout_name(d.h.layout));
-	if (d.n_records != a->test)
-		cli_die(name, "%llu completions for %llu test problems", (unsigned long long)d.n_records,
-			(unsigned long long)a->test);
-	for (uint64_t r = 0; r < d.n_records; r++) {
-		const uint32_t *t = d.ids + d.start[r];
-		uint64_t len = d.start[r + 1] - d.start[r], x, y, got;
-		uint64_t p = mg_adder_problem(a, r);
-		int ok;
-
-		mg_adder_tokens(a, p, want, NULL);
-		if (len < pl || memcmp(t, want, pl * sizeof *t))
-			cli_die(name, "completion %llu does not start with the prompt of test problem %llu "
-				      "(generated with other options?)", (unsigned long long)r, (unsigned long long)r);
-		ok = len >= pl + al && !memcmp(t + pl, want + pl, al * sizeof *t);
-		if (ok) {
-			right++;
-			continue;
-		}
-		if (shown++ >= show)
-			continue;
-		mg_adder_operands(a, p, &x, &y);
-		if (answer_value(t + pl, len - pl, al, &got))
-			printf("wrong: %llu + %llu = %llu, got %llu\n", (unsigned long long)x, (unsigned long long)y,
-			       (unsigned long long)(x + y), (unsigned long long)got);
-		else
-			printf("wrong: %llu + %llu = %llu, got no %u-digit answer\n", (unsigned long long)x,
-			       (unsigned long long)y, (unsigned long long)(x + y), al);
-	}
-	printf("exact match: %llu/%llu = %.2f%%\n", (unsigned long long)right, (unsigned long long)d.n_records,
-	       d.n_records ? 100.0 * (double)right / (double)d.n_records : 0.0);
+	if (mg_adder_score(a, &d, &acc, print_wrong, &sh, &e))
+		cli_die(name, "%s", e.msg);
+	printf("exact match: %llu/%llu = %.2f%%\n", (unsigned long long)acc.right, (unsigned long long)acc.total,
+	       acc.percent);
 	mg_tokstream_data_free(&d);
 	cli_close_stdout();
 }

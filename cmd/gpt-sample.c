@@ -1,6 +1,6 @@
-/* gpt-sample: text or tokens from a checkpoint, generated with a KV cache
- * (lib/infer/infer.h) and sampled by lib/infer/sample.h; or one completion per
- * prompt record, batched, for evaluation (adder-gen --score). */
+/* gpt-sample: text or tokens from a checkpoint, generated in batches by
+ * lib/infer/generate.h; or one completion per prompt record, for evaluation
+ * (adder-gen --score). Options, prompts, messages and output here. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
@@ -13,6 +13,7 @@
 #include "io/ckpt.h"
 #include "cli.h"
 #include "model/gpt.h"
+#include "infer/generate.h"
 #include "infer/infer.h"
 #include "infer/sample.h"
 #include "core/threads.h"
@@ -118,6 +119,7 @@ typedef struct ctx {
 	mg_gpt *g; /* until the engine is built */
 	mg_infer *inf;
 	mg_sampler *smp;
+	mg_generate *gen;
 	const mg_tokenizer *tk; /* the checkpoint's, else the prompt stream's, else NULL */
 	const char *tk_from;    /* where tk came from, for messages */
 	uint32_t V;             /* ids below this may be read and generated: tk's size, else vocab_size */
@@ -125,7 +127,6 @@ typedef struct ctx {
 	cli_out out;
 	mg_tokstream_writer *tw;
 	int stream_text; /* flush after every token (stdout is a terminal) */
-	uint64_t generated;
 	double t_start;
 	mg_tokstream_data kept; /* the prompt stream whose tokenizer is used */
 	mg_autothreads at; /* -j 0: the thread count, chosen by timing */
@@ -146,10 +147,6 @@ static void *xmalloc(size_t n, const char *what)
 		cli_die(NULL, "out of memory for %s", what);
 	return p;
 }
-
-/* The seed of sample or prompt i: independent streams for every i, and for
- * every seed. */
-static void rng_for(mg_rng *r, uint64_t seed, uint64_t i) { mg_rng_seed(r, mg_hash64(seed) + i); }
 
 /* ------------------------------------------------------------------ inputs */
 
@@ -174,26 +171,20 @@ static void read_all(FILE *f, const char *name, uint8_t **buf, size_t *len)
 	*len = n;
 }
 
-/* The same tokenizer, byte for byte as stored. */
-static int same_tokenizer(const mg_tokenizer *a, const mg_tokenizer *b)
-{
-	mg_err e;
-	int same;
-
-	if (mg_tokenizer_equal(a, b, &same, &e))
-		cli_die(NULL, "%s", e.msg);
-	return same;
-}
-
 /* A token stream given with the model: its tokenizer must be the
  * checkpoint's; when the checkpoint has none, it becomes the one used if it
  * covers exactly the model's vocabulary. */
 static void adopt_stream_tokenizer(ctx *c, const mg_tokstream_data *d, const char *name)
 {
+	mg_err e;
+	int same;
+
 	if (!d->has_tokenizer)
 		return;
 	if (c->ck.has_tokenizer) {
-		if (!same_tokenizer(&c->ck.tk, &d->tk))
+		if (mg_tokenizer_equal(&c->ck.tk, &d->tk, &same, &e))
+			cli_die(NULL, "%s", e.msg);
+		if (!same)
 			cli_die(name, "its tokenizer differs from the one in the checkpoint %s", c->ckpt_name);
 		return;
 	}
@@ -291,21 +282,16 @@ static void make_prompt(ctx *c, mg_ids *prompt, uint64_t **counts, int *echo)
 		*echo = o->src == SRC_START_TOKEN;
 		break;
 	case SRC_START_DATA: {
-		uint64_t n_rec;
+		uint64_t r = UINT64_MAX;
+		uint32_t t;
+		mg_err e;
 		read_stream(o->src_arg, &d, &name);
 		adopt_stream_tokenizer(c, &d, name);
-		n_rec = d.h.layout == MG_LAYOUT_STREAM ? d.n > 0 : d.n_records;
-		if (!n_rec)
-			cli_die(name, "no records to take first tokens from");
-		*counts = calloc(c->V, sizeof **counts);
-		if (!*counts)
-			cli_die(name, "out of memory");
-		for (uint64_t r = 0; r < n_rec; r++) {
-			uint32_t t = d.ids[d.h.layout == MG_LAYOUT_STREAM ? 0 : d.start[r]];
-			if (t >= c->V)
-				cli_die(name, "record %llu starts with token %u, not below the %s %u", (unsigned long long)r, t,
-					c->tk ? "tokenizer's vocabulary size" : "model's vocab_size", c->V);
-			(*counts)[t]++;
+		if (mg_sample_counts_first(&d, c->V, counts, &r, &t, &e)) {
+			if (r == UINT64_MAX)
+				cli_die(name, "%s", e.msg);
+			cli_die(name, "record %llu starts with token %u, not below the %s %u", (unsigned long long)r, t,
+				c->tk ? "tokenizer's vocabulary size" : "model's vocab_size", c->V);
 		}
 		break;
 	}
@@ -354,8 +340,9 @@ static void load_model(ctx *c)
 	c->V = c->tk ? c->tk->vocab_size : c->cfg.vocab_size;
 }
 
-/* The engine for n sequences at a time (at least 1), and the sampler; the
- * model is then freed (the engine has its own copy of the weights). */
+/* The engine for n sequences at a time (at least 1), the sampler and the
+ * generator over them; the model is then freed (the engine has its own copy
+ * of the weights). */
 static void start_engine(ctx *c, uint64_t n)
 {
 	const opts *o = c->o;
@@ -368,6 +355,8 @@ static void start_engine(ctx *c, uint64_t n)
 	c->g = NULL;
 	if (mg_sampler_init(&c->smp, c->V, &o->so, &e))
 		cli_usage_error("%s", e.msg);
+	if (mg_generate_init(&c->gen, c->inf, c->smp, c->n_seq, c->V, c->auto_threads ? &c->at : NULL, &e))
+		cli_die(NULL, "%s", e.msg);
 	if (o->verbose)
 		fprintf(stderr, "%s: %s: %u layers, %u heads, embd %u, block %u, vocab %u, %s%s%s; %u sequences, "
 				"%.1f MiB, %d threads%s\n",
@@ -377,57 +366,7 @@ static void start_engine(ctx *c, uint64_t n)
 			(double)mg_infer_bytes(c->inf) / 1048576.0, mg_threads_get(), c->auto_threads ? " (or 1, by timing)" : "");
 }
 
-/* ------------------------------------------------------------- generation */
-
-/* Evaluates what the sequences were given; with -j 0, times it for the
- * thread chooser (the engine's results do not depend on the count). */
-static void run_model(ctx *c)
-{
-	mg_infer_stats a, b;
-	double t = now();
-	mg_err e;
-
-	mg_infer_stats_get(c->inf, &a);
-	if (mg_infer_run(c->inf, &e))
-		cli_die(c->ckpt_name, "%s", e.msg);
-	if (c->auto_threads) {
-		mg_infer_stats_get(c->inf, &b);
-		mg_autothreads_after(&c->at, now() - t, b.rows - a.rows);
-	}
-}
-
-/* Runs sequences 0..n-1 of the engine, whose prompts are appended, for
- * steps[i] new tokens each, into gen[i] (gen[0] may be NULL when on_token
- * takes them); sequence i draws from rng[i]. With counts, the first token
- * is drawn from them instead of the model. Tokens of sequence 0 go to
- * on_token as they come. */
-static void generate(ctx *c, uint32_t n, const uint64_t *steps, mg_rng *rng, uint32_t **gen, const uint64_t *counts,
-		     void (*on_token)(ctx *, uint32_t))
-{
-	uint64_t most = 0;
-	mg_err e;
-
-	for (uint32_t i = 0; i < n; i++)
-		most = steps[i] > most ? steps[i] : most;
-	for (uint64_t t = 0; t < most; t++) {
-		if (!(t == 0 && counts))
-			run_model(c);
-		for (uint32_t i = 0; i < n; i++) {
-			uint32_t id;
-			if (t >= steps[i])
-				continue;
-			id = t == 0 && counts ? mg_sample_counts(counts, c->V, &rng[i])
-					      : mg_sampler_pick(c->smp, mg_infer_logits(c->inf, i), c->V, &rng[i]);
-			if (gen[i])
-				gen[i][t] = id;
-			c->generated++;
-			if (t + 1 < steps[i] && mg_infer_append(c->inf, i, &id, 1, &e))
-				cli_die(NULL, "%s", e.msg);
-			if (i == 0 && on_token)
-				on_token(c, id);
-		}
-	}
-}
+/* ------------------------------------------------------- output and modes */
 
 static void put_text(ctx *c, const uint32_t *ids, size_t n)
 {
@@ -438,8 +377,13 @@ static void put_text(ctx *c, const uint32_t *ids, size_t n)
 	}
 }
 
-static void stream_token(ctx *c, uint32_t id)
+/* Text streams the first sample of a batch as it comes. */
+static void stream_token(void *arg, uint32_t s, uint64_t t, uint32_t id)
 {
+	ctx *c = arg;
+
+	if (s)
+		return;
 	put_text(c, &id, 1);
 	if (c->stream_text)
 		fflush(c->out.f);
@@ -483,10 +427,9 @@ static void close_output(ctx *c)
 static void sample_mode(ctx *c)
 {
 	const opts *o = c->o;
-	uint64_t max_new = o->max_new == UINT64_MAX ? 500 : o->max_new, *counts, *steps;
+	uint64_t max_new = o->max_new == UINT64_MAX ? 500 : o->max_new, *counts;
 	mg_ids prompt = { 0 };
 	uint32_t **gen;
-	mg_rng *rng;
 	int echo;
 	mg_err e;
 
@@ -494,6 +437,7 @@ static void sample_mode(ctx *c)
 		cli_usage_error("--start-data needs --max-new-tokens of at least 1");
 	make_prompt(c, &prompt, &counts, &echo);
 	start_engine(c, o->samples);
+	mg_generate_set_first(c->gen, counts);
 	if (!o->tokens) {
 		if (!c->tk)
 			cli_die(c->ckpt_name, "the checkpoint has no tokenizer to turn tokens into text (use --tokens)");
@@ -508,20 +452,15 @@ static void sample_mode(ctx *c)
 	gen = xmalloc(c->n_seq * sizeof *gen, "the samples");
 	for (uint32_t i = 0; i < c->n_seq; i++) /* text streams the first sample of a batch */
 		gen[i] = i || o->tokens ? xmalloc(max_new * sizeof **gen, "the samples") : NULL;
-	rng = xmalloc(c->n_seq * sizeof *rng, "the samples");
-	steps = xmalloc(c->n_seq * sizeof *steps, "the samples");
 	c->t_start = now();
 	for (uint64_t first = 0; first < o->samples; first += c->n_seq) {
 		uint32_t n = (uint32_t)(o->samples - first < c->n_seq ? o->samples - first : c->n_seq);
-		for (uint32_t i = 0; i < n; i++) {
-			mg_infer_reset(c->inf, i);
-			if (mg_infer_append(c->inf, i, prompt.v, prompt.n, &e))
+		for (uint32_t i = 0; i < n; i++)
+			if (mg_generate_start(c->gen, i, prompt.v, prompt.n, o->seed, first + i, max_new, gen[i], &e))
 				cli_die(NULL, "%s", e.msg);
-			rng_for(&rng[i], o->seed, first + i);
-			steps[i] = max_new;
-		}
 		if (o->tokens) {
-			generate(c, n, steps, rng, gen, counts, NULL);
+			if (mg_generate_run(c->gen, n, NULL, NULL, &e))
+				cli_die(c->ckpt_name, "%s", e.msg);
 			for (uint32_t i = 0; i < n; i++)
 				put_record(c, prompt.v, prompt.n, gen[i], max_new);
 			continue;
@@ -533,7 +472,8 @@ static void sample_mode(ctx *c)
 			put_text(c, prompt.v, prompt.n);
 		if (c->stream_text)
 			fflush(c->out.f);
-		generate(c, n, steps, rng, gen, counts, stream_token);
+		if (mg_generate_run(c->gen, n, stream_token, c, &e))
+			cli_die(c->ckpt_name, "%s", e.msg);
 		fputc('\n', c->out.f);
 		for (uint32_t i = 1; i < n; i++) {
 			fputs(SEPARATOR, c->out.f);
@@ -548,7 +488,7 @@ static void sample_mode(ctx *c)
 	close_output(c);
 	for (uint32_t i = 0; i < c->n_seq; i++)
 		free(gen[i]);
-	free(gen), free(rng), free(steps), free(counts);
+	free(gen), free(counts);
 	mg_ids_free(&prompt);
 }
 
@@ -566,9 +506,8 @@ static void complete_mode(ctx *c)
 	const opts *o = c->o;
 	const char *name;
 	mg_tokstream_data d;
-	uint64_t n_rec, *steps, most = 0, *start, long_prompts = 0;
+	uint64_t n_rec, most = 0, *start, long_prompts = 0;
 	uint32_t **gen, record_len = 0;
-	mg_rng *rng;
 	mg_err e;
 
 	read_stream(o->complete, &d, &name);
@@ -598,29 +537,26 @@ static void complete_mode(ctx *c)
 	gen = xmalloc(c->n_seq * sizeof *gen, "the completions");
 	for (uint32_t i = 0; i < c->n_seq; i++)
 		gen[i] = xmalloc(most * sizeof **gen, "the completions");
-	rng = xmalloc(c->n_seq * sizeof *rng, "the completions");
-	steps = xmalloc(c->n_seq * sizeof *steps, "the completions");
 	c->t_start = now();
 	for (uint64_t first = 0; first < n_rec; first += c->n_seq) {
 		uint32_t n = (uint32_t)(n_rec - first < c->n_seq ? n_rec - first : c->n_seq);
 		for (uint32_t i = 0; i < n; i++) {
 			uint64_t r = first + i, len = start[r + 1] - start[r];
-			mg_infer_reset(c->inf, i);
-			if (mg_infer_append(c->inf, i, d.ids + start[r], len, &e))
+			if (mg_generate_start(c->gen, i, d.ids + start[r], len, o->seed, r, completion_len(c, len), gen[i],
+					      &e))
 				cli_die(NULL, "%s", e.msg);
-			rng_for(&rng[i], o->seed, r);
-			steps[i] = completion_len(c, len);
 		}
-		generate(c, n, steps, rng, gen, NULL, NULL);
+		if (mg_generate_run(c->gen, n, NULL, NULL, &e))
+			cli_die(c->ckpt_name, "%s", e.msg);
 		for (uint32_t i = 0; i < n; i++) {
-			uint64_t r = first + i;
-			put_record(c, d.ids + start[r], start[r + 1] - start[r], gen[i], steps[i]);
+			uint64_t r = first + i, len = start[r + 1] - start[r];
+			put_record(c, d.ids + start[r], len, gen[i], completion_len(c, len));
 		}
 	}
 	close_output(c);
 	for (uint32_t i = 0; i < c->n_seq; i++)
 		free(gen[i]);
-	free(gen), free(rng), free(steps);
+	free(gen);
 	if (c->tk == &d.tk) /* the output is written: the tokenizer is no longer needed */
 		c->tk = NULL;
 	mg_tokstream_data_free(&d);
@@ -725,13 +661,15 @@ int main(int argc, char **argv)
 		sample_mode(&c);
 	if (o.verbose) {
 		mg_infer_stats st;
+		uint64_t n = mg_generate_count(c.gen);
 		double t = now() - c.t_start;
 		mg_infer_stats_get(c.inf, &st);
 		fprintf(stderr, "%s: %llu tokens in %.3f s: %.1f tokens/s; %llu positions evaluated, %llu windows "
 				"recomputed; %d threads at the end\n",
-			cli_prog(), (unsigned long long)c.generated, t, t > 0 ? (double)c.generated / t : 0.0,
+			cli_prog(), (unsigned long long)n, t, t > 0 ? (double)n / t : 0.0,
 			(unsigned long long)st.rows, (unsigned long long)st.recomputes, mg_threads_get());
 	}
+	mg_generate_free(c.gen);
 	mg_sampler_free(c.smp);
 	mg_infer_free(c.inf);
 	mg_ckpt_free(&c.ck);

@@ -147,6 +147,16 @@ for line in sys.stdin:
 	assert_equal "$stderr" "adder-gen: s.tok: completions must be records (layout examples), not stream"
 }
 
+@test "adder-gen: mistakes before a completion for another problem are printed, then the error" {
+	adder-gen -q --digits 2 --split test -o t.tok
+	# a wrong answer in record 1, another prompt in record 2
+	$MGREAD --ids t.tok | awk 'NR==2{$7=5} NR==3{$1=9} {print}' | $MGREAD --write-ids 10 examples > c.tok
+	run --separate-stderr adder-gen --digits 2 --score c.tok
+	assert_failure 1
+	assert_output "wrong: 71 + 38 = 109, got 509"
+	assert_equal "$stderr" "adder-gen: c.tok: completion 2 does not start with the prompt of test problem 2 (generated with other options?)"
+}
+
 @test "adder-gen: unreadable and corrupt completion files are errors" {
 	run --separate-stderr adder-gen --score missing.tok
 	assert_failure 1

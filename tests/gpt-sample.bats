@@ -234,6 +234,19 @@ ids() { $MGREAD --ids "$1"; }
 	assert_failure 2
 }
 
+@test "gpt-sample: --start-data records must start with ids the model has" {
+	printf '1 2\n25 3\n' | $MGREAD --write-ids 30 examples > far.tok
+	run --separate-stderr gpt-sample --start-data far.tok --tokens -o s.tok "$(F notk.ckpt)"
+	assert_failure 1
+	assert_output ""
+	assert_equal "$stderr" "gpt-sample: far.tok: record 1 starts with token 25, not below the model's vocab_size 20"
+	[ ! -e s.tok ]
+	# only first tokens count: a later id over the vocabulary is not looked at
+	printf '1 2\n3 25\n' | $MGREAD --write-ids 30 examples > late.tok
+	run --separate-stderr gpt-sample --start-data late.tok --tokens --max-new-tokens 2 -o s.tok "$(F notk.ckpt)"
+	assert_success
+}
+
 @test "gpt-sample: a prompt longer than the block is cropped, with a warning unless -q" {
 	m="$(F adder.ckpt)"
 	run --separate-stderr gpt-sample --prompt 1234567890 --max-new-tokens 3 "$m"

@@ -209,3 +209,31 @@ uint32_t mg_sample_counts(const uint64_t *counts, uint32_t n, mg_rng *r)
 	}
 	return n - 1;
 }
+
+int mg_sample_counts_first(const mg_tokstream_data *d, uint32_t n, uint64_t **counts, uint64_t *bad_record,
+			   uint32_t *bad_token, mg_err *e)
+{
+	int stream = d->h.layout == MG_LAYOUT_STREAM;
+	uint64_t n_rec = stream ? d->n > 0 : d->n_records;
+
+	*counts = NULL;
+	if (!n_rec)
+		return mg_err_set(e, MG_E_INVAL, "no records to take first tokens from");
+	if (!(*counts = calloc(n, sizeof **counts)))
+		return mg_err_set(e, MG_E_NOMEM, "out of memory");
+	for (uint64_t r = 0; r < n_rec; r++) {
+		uint32_t t = d->ids[stream ? 0 : d->start[r]];
+		if (t >= n) {
+			free(*counts);
+			*counts = NULL;
+			if (bad_record)
+				*bad_record = r;
+			if (bad_token)
+				*bad_token = t;
+			return mg_err_set(e, MG_E_INVAL, "record %llu starts with token %u, not below %u",
+					  (unsigned long long)r, t, n);
+		}
+		(*counts)[t]++;
+	}
+	return MG_OK;
+}

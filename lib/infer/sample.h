@@ -8,6 +8,7 @@
 
 #include "core/err.h"
 #include "core/rng.h"
+#include "io/tokstream.h"
 
 typedef struct mg_sample_opts {
 	int greedy;         /* 1: the highest logit (the lowest id among equals) */
@@ -47,5 +48,13 @@ uint32_t mg_sampler_pick(mg_sampler *s, const float *logits, uint32_t n, mg_rng 
  * smoothing, as minGPT's image-GPT demo), exactly: one mg_rng_below draw
  * over that many slots, taken in id order. The sum must fit 64 bits. */
 uint32_t mg_sample_counts(const uint64_t *counts, uint32_t n, mg_rng *r);
+/* That table for a data set: *counts (n entries, allocated here, the
+ * caller frees) counts the records of d by their first token; a stream
+ * layout is one record when not empty. MG_E_INVAL when d has no records;
+ * MG_E_INVAL when a record starts with an id >= n, which *bad_record and
+ * *bad_token then name (either may be NULL); MG_E_NOMEM. On error *counts
+ * is NULL. */
+int mg_sample_counts_first(const mg_tokstream_data *d, uint32_t n, uint64_t **counts, uint64_t *bad_record,
+			   uint32_t *bad_token, mg_err *e);
 
 #endif

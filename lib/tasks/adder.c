@@ -1,6 +1,9 @@
 /* Adder dataset: a keyed permutation of all problems, without materialising
- * it (a balanced Feistel network with cycle walking), and the token layout. */
+ * it (a balanced Feistel network with cycle walking), the token layout, and
+ * the scoring of completions. */
 #include "tasks/adder.h"
+
+#include <string.h>
 
 #include "core/rng.h"
 
@@ -93,4 +96,63 @@ void mg_adder_tokens(const mg_adder *a, uint64_t problem, uint32_t *tok, uint8_t
 	if (mask)
 		for (uint32_t i = 0; i < len; i++)
 			mask[i] = i >= 2 * n;
+}
+
+/* Reads the digits of a reversed answer; returns 0 when a token is not a
+ * digit or the answer is short. */
+static int answer_value(const uint32_t *t, uint64_t n, uint32_t want, uint64_t *v)
+{
+	*v = 0;
+	if (n < want)
+		return 0;
+	for (uint32_t i = want; i-- > 0;) {
+		if (t[i] > 9)
+			return 0;
+		*v = *v * 10 + t[i];
+	}
+	return 1;
+}
+
+int mg_adder_check(const mg_adder *a, uint64_t r, const uint32_t *t, uint64_t len, mg_adder_answer *ans, mg_err *e)
+{
+	uint32_t pl = mg_adder_prompt_len(a), al = a->digits + 1;
+	uint32_t want[3 * MG_ADDER_DIGITS_MAX + 1];
+	uint64_t p = mg_adder_problem(a, r);
+
+	mg_adder_tokens(a, p, want, NULL);
+	if (len < pl || memcmp(t, want, pl * sizeof *t))
+		return mg_err_set(e, MG_E_INVAL, "completion %llu does not start with the prompt of test problem %llu "
+						 "(generated with other options?)", (unsigned long long)r, (unsigned long long)r);
+	ans->r = r;
+	mg_adder_operands(a, p, &ans->x, &ans->y);
+	ans->right = len >= pl + al && !memcmp(t + pl, want + pl, al * sizeof *t);
+	ans->has_value = answer_value(t + pl, len - pl, al, &ans->value);
+	return MG_OK;
+}
+
+int mg_adder_score(const mg_adder *a, const mg_tokstream_data *d, mg_adder_accuracy *acc,
+		   void (*on_wrong)(void *arg, const mg_adder_answer *ans), void *arg, mg_err *e)
+{
+	mg_adder_answer ans;
+	int rc;
+
+	acc->right = acc->total = 0;
+	acc->percent = 0.0;
+	if (d->h.layout != MG_LAYOUT_EXAMPLES)
+		return mg_err_set(e, MG_E_INVAL, "completions must be records (layout examples), not %s",
+				  mg_tokstream_layout_name(d->h.layout));
+	if (d->n_records != a->test)
+		return mg_err_set(e, MG_E_INVAL, "%llu completions for %llu test problems", (unsigned long long)d->n_records,
+				  (unsigned long long)a->test);
+	for (uint64_t r = 0; r < d->n_records; r++) {
+		if ((rc = mg_adder_check(a, r, d->ids + d->start[r], d->start[r + 1] - d->start[r], &ans, e)))
+			return rc;
+		acc->total++;
+		if (ans.right)
+			acc->right++;
+		else if (on_wrong)
+			on_wrong(arg, &ans);
+	}
+	acc->percent = acc->total ? 100.0 * (double)acc->right / (double)acc->total : 0.0;
+	return MG_OK;
 }

@@ -1,13 +1,15 @@
 /* The adder task: every problem a + b with 0 <= a, b < 10^n, split into test
- * and train by a seeded permutation, as token records over the ten digits.
- * A record is a (n digits), b (n digits), then a+b (n+1 digits) least
- * significant digit first; loss is on the answer digits only. */
+ * and train by a seeded permutation, as token records over the ten digits,
+ * and the scoring of a model's completions of the test prompts. A record is
+ * a (n digits), b (n digits), then a+b (n+1 digits) least significant digit
+ * first; loss is on the answer digits only. */
 #ifndef MG_ADDER_H
 #define MG_ADDER_H
 
 #include <stdint.h>
 
 #include "core/err.h"
+#include "io/tokstream.h"
 
 #define MG_ADDER_DIGITS_MAX 9
 #define MG_ADDER_DEFAULT_CAP 1000000ull /* problems used when 10^(2n) is larger */
@@ -35,5 +37,33 @@ static inline uint32_t mg_adder_prompt_len(const mg_adder *a) { return 2 * a->di
 void mg_adder_tokens(const mg_adder *a, uint64_t problem, uint32_t *tok, uint8_t *mask);
 /* Operands of a problem index. */
 void mg_adder_operands(const mg_adder *a, uint64_t problem, uint64_t *x, uint64_t *y);
+
+/* A completion of test problem r: the record r of a model's output, the
+ * prompt of test problem r followed by what the model wrote. */
+typedef struct mg_adder_answer {
+	uint64_t r;        /* the test problem */
+	uint64_t x, y;     /* its operands */
+	int right;         /* the n+1 answer tokens follow the prompt exactly (what comes after is ignored) */
+	int has_value;     /* the n+1 tokens after the prompt are there and all digits */
+	uint64_t value;    /* then: the number they write (least significant digit first) */
+} mg_adder_answer;
+
+/* Checks the completion t[0..len) of test problem r (r < test). MG_E_INVAL
+ * when it does not start with the problem's prompt. */
+int mg_adder_check(const mg_adder *a, uint64_t r, const uint32_t *t, uint64_t len, mg_adder_answer *ans, mg_err *e);
+
+/* Exact-match accuracy over the test split. */
+typedef struct mg_adder_accuracy {
+	uint64_t right, total;
+	double percent; /* 100 * right / total, 0 when total is 0 */
+} mg_adder_accuracy;
+
+/* Scores d, one completion per test problem in order (mg_adder_check),
+ * calling on_wrong (unless NULL) with each wrong answer in record order.
+ * MG_E_INVAL when d is not a records layout (examples), when its record
+ * count is not the test split's, or at the first completion that does not
+ * start with its prompt (the calls made so far stand). */
+int mg_adder_score(const mg_adder *a, const mg_tokstream_data *d, mg_adder_accuracy *acc,
+		   void (*on_wrong)(void *arg, const mg_adder_answer *ans), void *arg, mg_err *e);
 
 #endif
