@@ -3,9 +3,9 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "bpe/bpe_encode.h"
 #include "bpe/bpe_stream.h"
 #include "cli.h"
@@ -139,13 +139,6 @@ static int load_model(const opts *o, mg_tokenizer *tk)
 	return 0;
 }
 
-static double now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 /* --- encoding --- */
 
 typedef struct sink_ctx {
@@ -179,7 +172,7 @@ static void encode(const opts *o, char **files, int n_files)
 	mg_bpe_stream_sink sink = { &sc, sink_put, sink_doc_end };
 	cli_out out;
 	mg_err e;
-	double t0 = now();
+	double t0 = mg_clock_now();
 	int docs = n_files > 1 || o->sep;
 
 	if (!load_model(o, &tk))
@@ -217,7 +210,7 @@ static void encode(const opts *o, char **files, int n_files)
 		cli_die_err(out.name, &e);
 	cli_out_commit(&out);
 	if (!o->quiet) {
-		double dt = now() - t0;
+		double dt = mg_clock_now() - t0;
 		fprintf(stderr, "%s: encoded %llu bytes into %llu tokens (%.2f bytes per token) in %.2f s, %.1f MB/s\n",
 			cli_prog(), (unsigned long long)st.bytes, (unsigned long long)st.tokens,
 			st.tokens ? (double)st.bytes / (double)st.tokens : 0.0, dt, dt > 0 ? (double)st.bytes / dt / 1e6 : 0.0);

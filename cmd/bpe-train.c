@@ -3,8 +3,8 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "core/clock.h"
 #include "bpe/bpe_train.h"
 #include "cli.h"
 #include "bpe/gpt2_import.h"
@@ -58,13 +58,6 @@ typedef struct progress {
 	uint32_t *len;
 } progress;
 
-static double now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 static void print_bytes(const uint8_t *s, uint32_t n)
 {
 	for (uint32_t i = 0; i < n; i++) {
@@ -93,7 +86,7 @@ static int on_merge(void *ctx, uint32_t rank, uint32_t left, uint32_t right, uin
 		print_bytes(p->tok[id], p->len[id]);
 		fprintf(stderr, "\" count %llu\n", (unsigned long long)count);
 	} else if (p->bar) {
-		double t = now();
+		double t = mg_clock_now();
 		if (t - p->last > 0.2 || rank + 1 == p->total) {
 			fprintf(stderr, "\r%s: merge %u/%u (count %llu)   ", cli_prog(), rank + 1, p->total,
 				(unsigned long long)count);
@@ -113,7 +106,7 @@ int main(int argc, char **argv)
 	mg_tokenizer tk;
 	cli_out out;
 	mg_err e;
-	double t0 = now();
+	double t0 = mg_clock_now();
 
 	cli_init("bpe-train", usage);
 	while ((c = getopt_long(argc, argv, ":o:fqvhV", longopts, NULL)) != -1) {
@@ -217,7 +210,7 @@ int main(int argc, char **argv)
 	cli_out_commit(&out);
 	if (!quiet)
 		fprintf(stderr, "%s: wrote a %s model of %u tokens (%u merges, %u special) in %.2f s\n", cli_prog(),
-			mg_tokenizer_kind_name(tk.kind), tk.vocab_size, tk.n_merges, tk.n_specials, now() - t0);
+			mg_tokenizer_kind_name(tk.kind), tk.vocab_size, tk.n_merges, tk.n_specials, mg_clock_now() - t0);
 	mg_tokenizer_free(&tk);
 	free(spec);
 	return CLI_EXIT_OK;

@@ -5,9 +5,9 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/autothreads.h"
 #include "bpe/bpe_encode.h"
 #include "io/ckpt.h"
@@ -132,13 +132,6 @@ typedef struct ctx {
 	mg_autothreads at; /* -j 0: the thread count, chosen by timing */
 	int auto_threads;
 } ctx;
-
-static double now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
 static void *xmalloc(size_t n, const char *what)
 {
@@ -452,7 +445,7 @@ static void sample_mode(ctx *c)
 	gen = xmalloc(c->n_seq * sizeof *gen, "the samples");
 	for (uint32_t i = 0; i < c->n_seq; i++) /* text streams the first sample of a batch */
 		gen[i] = i || o->tokens ? xmalloc(max_new * sizeof **gen, "the samples") : NULL;
-	c->t_start = now();
+	c->t_start = mg_clock_now();
 	for (uint64_t first = 0; first < o->samples; first += c->n_seq) {
 		uint32_t n = (uint32_t)(o->samples - first < c->n_seq ? o->samples - first : c->n_seq);
 		for (uint32_t i = 0; i < n; i++)
@@ -537,7 +530,7 @@ static void complete_mode(ctx *c)
 	gen = xmalloc(c->n_seq * sizeof *gen, "the completions");
 	for (uint32_t i = 0; i < c->n_seq; i++)
 		gen[i] = xmalloc(most * sizeof **gen, "the completions");
-	c->t_start = now();
+	c->t_start = mg_clock_now();
 	for (uint64_t first = 0; first < n_rec; first += c->n_seq) {
 		uint32_t n = (uint32_t)(n_rec - first < c->n_seq ? n_rec - first : c->n_seq);
 		for (uint32_t i = 0; i < n; i++) {
@@ -662,7 +655,7 @@ int main(int argc, char **argv)
 	if (o.verbose) {
 		mg_infer_stats st;
 		uint64_t n = mg_generate_count(c.gen);
-		double t = now() - c.t_start;
+		double t = mg_clock_now() - c.t_start;
 		mg_infer_stats_get(c.inf, &st);
 		fprintf(stderr, "%s: %llu tokens in %.3f s: %.1f tokens/s; %llu positions evaluated, %llu windows "
 				"recomputed; %d threads at the end\n",

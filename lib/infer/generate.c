@@ -2,11 +2,11 @@
  * together in one mg_infer_run, then each picks its token in sequence
  * order from its own generator, so what a sequence gets depends on its
  * prompt, seed and index only. */
+#include "core/clock.h"
 #include "infer/generate.h"
 
 #include <assert.h>
 #include <stdlib.h>
-#include <time.h>
 
 /* What sequence s was asked for at its start. */
 typedef struct gen_seq {
@@ -77,19 +77,12 @@ int mg_generate_start(mg_generate *g, uint32_t s, const uint32_t *prompt, size_t
 	return mg_infer_append(g->inf, s, prompt, n, e);
 }
 
-static double now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
 /* Evaluates what the sequences were given; with a thread chooser, times it
  * (the engine's results do not depend on the thread count). */
 static int evaluate(mg_generate *g, mg_err *e)
 {
 	mg_infer_stats a, b;
-	double t = now();
+	double t = mg_clock_now();
 	int rc;
 
 	mg_infer_stats_get(g->inf, &a);
@@ -97,7 +90,7 @@ static int evaluate(mg_generate *g, mg_err *e)
 		return rc;
 	if (g->at) {
 		mg_infer_stats_get(g->inf, &b);
-		mg_autothreads_after(g->at, now() - t, b.rows - a.rows);
+		mg_autothreads_after(g->at, mg_clock_now() - t, b.rows - a.rows);
 	}
 	return MG_OK;
 }
