@@ -1,8 +1,8 @@
 /* gpt-train: trains a GPT checkpoint on token data and writes the trained
  * checkpoint, resumable exactly; progress, metrics log, evaluation, periodic
- * atomic saves and signals. The training itself is lib/train_*. */
+ * atomic saves and signals. The training itself and its checks are
+ * lib/train/; atomic files lib/io/outfile.h. */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,8 +17,10 @@
 #include "cli.h"
 #include "model/gpt.h"
 #include "core/threads.h"
+#include "io/outfile.h"
 #include "io/tokstream.h"
 #include "train/train_data.h"
+#include "train/train_setup.h"
 #include "train/trainer.h"
 #include "train/train_state.h"
 
@@ -146,12 +147,11 @@ typedef struct opts {
 /* ------------------------------------------------------------ signals */
 
 /* The first SIGINT, SIGTERM or SIGHUP asks for a stop after the current
- * step; a second one restores the handlers cli_init installed (which remove
- * unfinished outputs) and kills the process at once. */
+ * step; a second one removes unfinished outputs, restores the handlers
+ * cli_init installed and kills the process at once. */
 static volatile sig_atomic_t stop_sig;
 static const int stop_sigs[3] = { SIGINT, SIGTERM, SIGHUP };
 static struct sigaction old_actions[3];
-static char *volatile save_tmp; /* the temporary file of a save in progress */
 
 static void on_stop(int sig)
 {
@@ -159,8 +159,7 @@ static void on_stop(int sig)
 		stop_sig = sig;
 		return;
 	}
-	if (save_tmp)
-		unlink(save_tmp);
+	mg_outfile_remove_pending();
 	for (int i = 0; i < 3; i++)
 		sigaction(stop_sigs[i], &old_actions[i], NULL);
 	raise(sig); /* delivered when this handler returns */
@@ -231,103 +230,23 @@ static void read_data(const char *path, mg_tokstream_data *d, const char **name)
 	cli_close_in(f, *name);
 }
 
-static int same_tokenizer(const mg_tokenizer *a, const mg_tokenizer *b)
-{
-	mg_err e;
-	int same;
-
-	if (mg_tokenizer_equal(a, b, &same, &e))
-		cli_die(NULL, "%s", e.msg);
-	return same;
-}
-
-/* Drops the AdamW moments of a checkpoint read into memory, so that the
- * model starts a new run with zero moments. */
-static void drop_moments(mg_ckpt *ck)
-{
-	size_t k = 0;
-
-	for (size_t i = 0; i < ck->n_tensors; i++) {
-		if (ck->t[i].role == MG_ROLE_PARAM)
-			ck->t[k++] = ck->t[i];
-		else
-			free(ck->t[i].data);
-	}
-	ck->n_tensors = k;
-}
-
-/* Writes the checkpoint to path atomically: a temporary file in the same
- * folder, flushed and fsynced, renamed over path, and the folder fsynced,
- * so that path always holds a complete checkpoint, even after kill -9 or a
- * power cut. On failure path is untouched and e says why. */
+/* Writes the checkpoint to path through an mg_outfile: a regular file is
+ * replaced atomically (a temporary file in the same folder, fsynced and
+ * renamed, the folder fsynced), so that path always holds a complete
+ * checkpoint, even after kill -9 or a power cut; a device or a FIFO is
+ * written in place. On failure a regular path is untouched and e says why. */
 static int save_atomic(const char *path, const mg_trainer *tr, const mg_tokenizer *tk, uint32_t flags, mg_err *e)
 {
-	const char *slash = strrchr(path, '/');
-	size_t dlen = slash ? (size_t)(slash - path) + 1 : 0, n = strlen(path) + 16;
-	char *tmp = malloc(n), dir[4096];
-	sigset_t all, old;
-	FILE *f = NULL;
-	int fd, rc = MG_OK;
+	mg_outfile *of;
+	int rc;
 
-	if (!tmp)
-		return mg_err_set(e, MG_E_NOMEM, "out of memory");
-	snprintf(tmp, n, "%.*s.%s.XXXXXX", (int)dlen, path, path + dlen);
-	sigfillset(&all);
-	sigprocmask(SIG_BLOCK, &all, &old);
-	fd = mkstemp(tmp);
-	if (fd >= 0)
-		save_tmp = tmp;
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	if (fd < 0) {
-		rc = mg_err_set(e, MG_E_IO, "cannot create a temporary file beside it: %s", strerror(errno));
-		free(tmp);
+	if ((rc = mg_outfile_open(&of, path, e)))
+		return rc;
+	if ((rc = mg_trainer_write(tr, mg_outfile_file(of), tk, flags, e))) {
+		mg_outfile_abort(of);
 		return rc;
 	}
-	{
-		mode_t um = umask(0);
-		umask(um);
-		fchmod(fd, 0666 & ~um);
-	}
-	if (!(f = fdopen(fd, "wb"))) {
-		close(fd);
-		rc = mg_err_set(e, MG_E_IO, "%s", strerror(errno));
-		goto fail;
-	}
-	if ((rc = mg_trainer_write(tr, f, tk, flags, e)))
-		goto fail;
-	if (fflush(f) || ferror(f)) {
-		rc = mg_err_set(e, MG_E_IO, "write error: %s", strerror(errno));
-		goto fail;
-	}
-	if (fsync(fileno(f)) && errno != EINVAL) {
-		rc = mg_err_set(e, MG_E_IO, "fsync: %s", strerror(errno));
-		goto fail;
-	}
-	if (fclose(f)) {
-		f = NULL;
-		rc = mg_err_set(e, MG_E_IO, "write error: %s", strerror(errno));
-		goto fail;
-	}
-	f = NULL;
-	if (rename(tmp, path)) {
-		rc = mg_err_set(e, MG_E_IO, "cannot rename the temporary file into place: %s", strerror(errno));
-		goto fail;
-	}
-	save_tmp = NULL;
-	free(tmp);
-	snprintf(dir, sizeof dir, "%.*s", dlen ? (int)dlen : 1, dlen ? path : ".");
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY)) >= 0) {
-		fsync(fd); /* the rename itself survives a crash */
-		close(fd);
-	}
-	return MG_OK;
-fail:
-	if (f)
-		fclose(f);
-	unlink(tmp);
-	save_tmp = NULL;
-	free(tmp);
-	return rc;
+	return mg_outfile_commit(of, e);
 }
 
 /* ------------------------------------------------------------ the log */
@@ -337,16 +256,19 @@ static const char log_header[] = "step\ttokens\ttrain_loss\tval_loss\tlr\tgrad_n
 /* Opens the metrics log: a new file at step 0; when resuming, the rows up
  * to the resumed step are kept (rows of steps a killed run logged after its
  * last checkpoint are dropped) and new rows are appended. The kept rows go
- * to a temporary file renamed over the log, so that no moment loses them. */
-static FILE *log_open(const char *path, uint64_t step)
+ * to a temporary file published over the log (mg_outfile_publish), so that
+ * no moment loses them; a device or a FIFO is written in place. */
+static mg_outfile *log_open(const char *path, uint64_t step)
 {
-	const char *slash = strrchr(path, '/');
-	int dlen = slash ? (int)(slash - path) + 1 : 0, fd;
-	char *old = NULL, *keep, tmp[4096];
+	char *old = NULL, *keep;
 	size_t len = 0, cap = 0, got;
+	mg_outfile *of;
+	mg_err e;
 	FILE *f;
 
-	if (step > 0 && (f = fopen(path, "rb"))) {
+	if (mg_outfile_open(&of, path, &e))
+		cli_die(path, "%s", e.msg);
+	if (step > 0 && !mg_outfile_in_place(of) && (f = fopen(path, "rb"))) {
 		do {
 			char *p = realloc(old, cap = cap * 2 + 65536);
 			if (!p)
@@ -361,15 +283,7 @@ static FILE *log_open(const char *path, uint64_t step)
 		if (len && strncmp(old, log_header, sizeof log_header - 1))
 			cli_die(path, "not a gpt-train log (the first line is not its header): not changing it");
 	}
-	if (snprintf(tmp, sizeof tmp, "%.*s.%s.XXXXXX", dlen, path, path + dlen) >= (int)sizeof tmp)
-		cli_die(path, "file name too long");
-	if ((fd = mkstemp(tmp)) < 0 || !(f = fdopen(fd, "w")))
-		cli_die(path, "cannot create a temporary file beside it: %s", strerror(errno));
-	{
-		mode_t um = umask(0);
-		umask(um);
-		fchmod(fd, 0666 & ~um);
-	}
+	f = mg_outfile_file(of);
 	fputs(log_header, f);
 	for (keep = old && len ? old + sizeof log_header - 1 : NULL; keep && *keep;) {
 		char *nl = strchr(keep, '\n'), *end;
@@ -381,12 +295,9 @@ static FILE *log_open(const char *path, uint64_t step)
 		keep = nl + 1;
 	}
 	free(old);
-	if (fflush(f) || ferror(f) || rename(tmp, path)) {
-		int err = errno;
-		unlink(tmp);
-		cli_die(path, "%s", strerror(err));
-	}
-	return f;
+	if (mg_outfile_publish(of, &e))
+		cli_die(path, "%s", e.msg);
+	return of;
 }
 
 /* ------------------------------------------------------------ progress */
@@ -662,7 +573,9 @@ typedef struct run {
 	const char *data_name, *val_name;
 	const mg_tokenizer *tk;
 	uint32_t write_flags;
-	FILE *logf;
+	mg_outfile *log;
+	FILE *logf; /* the log's file */
+	uint64_t best_unsaved; /* the step of a best checkpoint --best does not hold, or 0 */
 	progress pr;
 	/* the current log interval */
 	double iv_loss, iv_time;
@@ -715,10 +628,16 @@ static int run_eval(run *r, const mg_trainer_step_info *in)
 		fputc('\n', stderr);
 	}
 	if (best && o->best) {
-		if (save_atomic(o->best, r->tr, r->tk, r->write_flags, &e))
+		/* a failure fails the run unless a later best is saved */
+		r->best_unsaved = s->step;
+		if (save_atomic(o->best, r->tr, r->tk, r->write_flags, &e)) {
 			cli_warn(o->best, "cannot save the best checkpoint: %s", e.msg);
-		else if (o->verbose && !o->quiet)
-			fprintf(stderr, "%s: saved step %llu to %s\n", cli_prog(), (unsigned long long)s->step, o->best);
+		} else {
+			r->best_unsaved = 0;
+			if (o->verbose && !o->quiet)
+				fprintf(stderr, "%s: saved step %llu to %s\n", cli_prog(), (unsigned long long)s->step,
+					o->best);
+		}
 	}
 	return 1;
 }
@@ -771,8 +690,8 @@ _Noreturn static void run_nonfinite(run *r, const mg_trainer_step_info *in)
 	mg_err e;
 
 	progress_clear(&r->pr);
-	if (r->logf)
-		fclose(r->logf);
+	if (r->log)
+		mg_outfile_abort(r->log); /* published: keeps its rows */
 	if (!out)
 		cli_die(NULL, "step %llu: %s is %s: stopped; nothing written (give -o to keep the last good state)",
 			step + 1, what, isnan(v) ? "nan" : "infinite");
@@ -924,18 +843,10 @@ int main(int argc, char **argv)
 	if (mg_backend_select(&be, o.device, &e))
 		cli_die(o.device, "%s", e.msg);
 	/* fail before hours of work, not after: the outputs must be writable */
-	if (o.eval_only) {
-		/* writes text only */
-	} else if (o.out && strcmp(o.out, "-")) {
-		cli_out_open(&out, o.out, 1, o.force);
-		cli_out_abort(&out);
-	} else {
-		cli_out_open(&out, NULL, 1, o.force);
-	}
-	if (o.best) {
-		cli_out_open(&out, o.best, 1, 1);
-		cli_out_abort(&out);
-	}
+	if (!o.eval_only) /* which writes text only */
+		cli_out_check(o.out, 1, o.force);
+	if (o.best)
+		cli_out_check(o.best, 1, 1);
 	mg_threads_set(o.threads);
 
 	/* the model, and the run it continues */
@@ -943,21 +854,10 @@ int main(int argc, char **argv)
 	if (mg_ckpt_read(ck_f, &ck, &e))
 		cli_die_err(ck_name, &e);
 	cli_close_in(ck_f, ck_name);
-	resuming = ck.has_train && !o.restart;
-	if (resuming) {
-		if (mg_train_state_from_kv(&ck.train, &st, &e))
-			cli_die(ck_name, "%s (--restart starts a new run from its parameters)", e.msg);
-		if (!mg_ckpt_find(&ck, "wte", MG_ROLE_ADAM_M))
-			cli_die(ck_name, "training state without AdamW moments: cannot resume exactly "
-					 "(--restart starts a new run from its parameters)");
-	} else {
-		mg_train_state_default(&st);
-		drop_moments(&ck);
-	}
-	if (o.have_dropout && (mg_kv_set_float(&ck.config, "dropout_embd", o.dropout) ||
-			       mg_kv_set_float(&ck.config, "dropout_attn", o.dropout) ||
-			       mg_kv_set_float(&ck.config, "dropout_resid", o.dropout)))
-		cli_die(NULL, "out of memory");
+	if (mg_train_setup_resume(&ck, o.restart, &st, &resuming, &e))
+		cli_die(ck_name, "%s (--restart starts a new run from its parameters)", e.msg);
+	if (o.have_dropout && mg_gpt_config_set_dropout(&ck.config, o.dropout, &e))
+		cli_die(NULL, "%s", e.msg);
 	if (mg_gpt_load_on(&g, &ck, be, &e))
 		cli_die(be->device && e.code == MG_E_IO ? be->name : ck_name, "%s", e.msg);
 	r.g = g;
@@ -972,17 +872,12 @@ int main(int argc, char **argv)
 
 	/* the data */
 	read_data(o.data, &data, &r.data_name);
-	if (ck.has_tokenizer && data.has_tokenizer && !same_tokenizer(&ck.tk, &data.tk))
-		cli_die(r.data_name, "its tokenizer is not the checkpoint's");
-	r.tk = ck.has_tokenizer ? &ck.tk : data.has_tokenizer && data.tk.vocab_size <= cfg->vocab_size ? &data.tk : NULL;
+	if (mg_train_setup_tokenizer(&ck, &data, cfg->vocab_size, &r.tk, &e))
+		cli_die(e.code == MG_E_NOMEM ? NULL : r.data_name, "%s", e.msg);
 	units = mg_train_data_units(&data);
-	if (st.val_split > 0) {
-		/* kept when resuming with --val, so that the training part stays the same */
-		n_val = (uint64_t)floor((double)units * st.val_split);
-		if (n_val == 0)
-			cli_die(r.data_name, "a validation split of %g of %llu %s holds out nothing", st.val_split,
-				(unsigned long long)units, data.h.layout == MG_LAYOUT_EXAMPLES ? "records" : "tokens");
-	}
+	/* kept when resuming with --val, so that the training part stays the same */
+	if (mg_train_setup_split(&data, st.val_split, &n_val, &e))
+		cli_die(r.data_name, "%s", e.msg);
 	train = open_view(&data, r.data_name, n_val ? "training part" : NULL, 0, units - n_val, cfg);
 	if (n_val && !o.val) {
 		char part[64];
@@ -992,22 +887,13 @@ int main(int argc, char **argv)
 	if (o.val) {
 		read_data(o.val, &vdata, &r.val_name);
 		have_vdata = 1;
-		if (vdata.h.vocab_size != data.h.vocab_size)
-			cli_die(r.val_name, "vocabulary of %u, not the training data's %u", vdata.h.vocab_size,
-				data.h.vocab_size);
-		if (vdata.has_tokenizer && data.has_tokenizer && !same_tokenizer(&vdata.tk, &data.tk))
-			cli_die(r.val_name, "its tokenizer is not the training data's");
-		if (vdata.h.layout != data.h.layout)
-			cli_die(r.val_name, "layout %s, not the training data's %s", mg_tokstream_layout_name(vdata.h.layout),
-				mg_tokstream_layout_name(data.h.layout));
+		if (mg_train_setup_check_val(&data, &vdata, &e))
+			cli_die(e.code == MG_E_NOMEM ? NULL : r.val_name, "%s", e.msg);
 		r.val = open_view(&vdata, r.val_name, NULL, 0, mg_train_data_units(&vdata), cfg);
 	}
-	if (resuming && !o.eval_only && (st.data_fingerprint != mg_train_data_fingerprint(train) || st.data_tokens != mg_train_data_tokens(train)))
-		cli_die(r.data_name, "not the data this checkpoint was trained on (%s tokens then, %s now, different "
-				     "contents; --restart starts a new run on it)",
-			grouped(st.data_tokens, n1, sizeof n1), grouped(mg_train_data_tokens(train), n2, sizeof n2));
-	st.data_fingerprint = mg_train_data_fingerprint(train);
-	st.data_tokens = mg_train_data_tokens(train);
+	if (mg_train_setup_data(&st, train, resuming && !o.eval_only, &e))
+		cli_die(r.data_name, "%s (%s tokens then, %s now, different contents; --restart starts a new run on it)",
+			e.msg, grouped(st.data_tokens, n1, sizeof n1), grouped(mg_train_data_tokens(train), n2, sizeof n2));
 
 	if (o.best && !r.val)
 		cli_usage_error("--best needs validation data (--val or --val-split)");
@@ -1052,15 +938,17 @@ int main(int argc, char **argv)
 	r.pr.step0 = st.step;
 	if (!o.quiet)
 		print_plan(&r, g, train, resuming, steps_left, n_val && !o.val);
-	if (o.log)
-		r.logf = log_open(o.log, st.step);
+	if (o.log) {
+		r.log = log_open(o.log, st.step);
+		r.logf = mg_outfile_file(r.log);
+	}
 	signals_catch();
 	if (steps_left == 0 && !o.quiet)
 		fprintf(stderr, "%s: the run is complete at step %llu: nothing to train\n", cli_prog(),
 			(unsigned long long)st.step);
 	run_train(&r);
-	if (r.logf && fclose(r.logf))
-		cli_die(o.log, "write error: %s", strerror(errno));
+	if (r.log && mg_outfile_commit(r.log, &e))
+		cli_die(o.log, "%s", e.msg);
 	if (stop_sig && !o.quiet)
 		fprintf(stderr, "%s: %s: stopping after step %llu; writing the checkpoint to %s\n", cli_prog(),
 			signal_name(stop_sig), (unsigned long long)mg_trainer_state(r.tr)->step,
@@ -1073,9 +961,10 @@ int main(int argc, char **argv)
 		if (save_atomic(o.out, r.tr, r.tk, r.write_flags, &e))
 			cli_die(o.out, "%s", e.msg);
 	} else {
-		if (mg_trainer_write(r.tr, stdout, r.tk, r.write_flags, &e))
-			cli_die("<stdout>", "%s", e.msg);
-		cli_close_stdout();
+		cli_out_open(&out, NULL, 1, 1); /* a terminal was refused at the start */
+		if (mg_trainer_write(r.tr, out.f, r.tk, r.write_flags, &e))
+			cli_die(out.name, "%s", e.msg);
+		cli_out_commit(&out);
 	}
 	if (!o.quiet) {
 		const mg_train_state *s = mg_trainer_state(r.tr);
@@ -1093,6 +982,10 @@ int main(int argc, char **argv)
 			fprintf(stderr, " (best %.5f at step %llu)", s->best_val_loss, (unsigned long long)s->best_step);
 		fputc('\n', stderr);
 	}
+	/* a requested output that was not written fails the run */
+	if (r.best_unsaved)
+		cli_die(o.best, "does not hold the best checkpoint (step %llu): its save failed",
+			(unsigned long long)r.best_unsaved);
 	mg_trainer_free(r.tr);
 	mg_train_data_free(train);
 	mg_train_data_free(r.val);

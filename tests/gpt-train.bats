@@ -685,6 +685,64 @@ Try 'gpt-train --help' for more information."
 	assert_equal "$stderr" ""
 }
 
+@test "gpt-train: -o, --log and --best write devices in place and fail on a write error" {
+	[ -c /dev/full ] || skip "no /dev/full"
+	run --separate-stderr gpt-train -q --data "$(F text.tok)" --iters 2 --batch 2 -o /dev/full "$(F tiny.ckpt)"
+	assert_failure 1
+	assert_equal "$stderr" "gpt-train: /dev/full: write error: No space left on device"
+	[ -c /dev/full ]
+	# periodic saves warn and go on; the final one fails
+	run --separate-stderr gpt-train -q --data "$(F text.tok)" --iters 3 --batch 2 --save-every 1 -o /dev/full \
+		"$(F tiny.ckpt)"
+	assert_failure 1
+	assert_equal "$stderr" "gpt-train: /dev/full: cannot save step 1: write error: No space left on device (training goes on)
+gpt-train: /dev/full: cannot save step 2: write error: No space left on device (training goes on)
+gpt-train: /dev/full: write error: No space left on device"
+	[ -c /dev/full ]
+	run --separate-stderr gpt-train -q --data "$(F text.tok)" --iters 2 --batch 2 --log /dev/full -o x.ckpt \
+		"$(F tiny.ckpt)"
+	assert_failure 1
+	assert_equal "$stderr" "gpt-train: /dev/full: write error: No space left on device"
+	[ -c /dev/full ]
+	[ ! -e x.ckpt ]
+	# a best checkpoint that could not be saved fails the run, after -o
+	run --separate-stderr gpt-train -q --data "$(F text.tok)" --val-split 0.2 --iters 4 --batch 2 --eval-every 2 \
+		--eval-batches 1 --best /dev/full -o out.ckpt "$(F tiny.ckpt)"
+	assert_failure 1
+	run echo "$stderr"
+	assert_line --index 0 "gpt-train: /dev/full: cannot save the best checkpoint: write error: No space left on device"
+	assert_line --regexp "^gpt-train: /dev/full: does not hold the best checkpoint \(step [24]\): its save failed$"
+	[ -c /dev/full ]
+	assert_equal "$(trai out.ckpt step)" 4
+	# /dev/null takes everything, and stays a device
+	run --separate-stderr gpt-train -q --data "$(F text.tok)" --iters 2 --batch 2 --save-every 1 -o /dev/null \
+		"$(F tiny.ckpt)"
+	assert_success
+	assert_equal "$stderr" ""
+	run --separate-stderr gpt-train -q --data "$(F text.tok)" --val-split 0.2 --iters 2 --batch 2 --eval-every 1 \
+		--log /dev/null --best /dev/null -o y.ckpt "$(F tiny.ckpt)"
+	assert_success
+	assert_equal "$stderr" ""
+	[ -c /dev/null ]
+	# no temporary file beside a device, or here
+	run ls -A /dev
+	refute_output --regexp '(^|'$'\n'')\.(full|null)\.'
+	run ls -A
+	refute_output --regexp '(^|'$'\n'')\.'
+}
+
+@test "gpt-train: -o writes a FIFO in place" {
+	mkfifo pipe
+	timeout 60 cat pipe > got.ckpt &
+	gpt-train -q -j 1 --data "$(F text.tok)" --iters 2 --batch 2 -o pipe "$(F tiny.ckpt)"
+	wait $!
+	[ -p pipe ]
+	gpt-train -q -j 1 --data "$(F text.tok)" --iters 2 --batch 2 -o file.ckpt "$(F tiny.ckpt)"
+	cmp got.ckpt file.ckpt
+	run ls -A
+	assert_output "$(printf 'file.ckpt\ngot.ckpt\npipe')"
+}
+
 @test "gpt-train: stderr reports the model, the data, the plan, progress lines and a summary; -q nothing" {
 	run --separate-stderr gpt-train -j 1 --data "$(F add1.tok)" --val "$(F add1t.tok)" --epochs 2 --batch 40 \
 		--log-every 1 -o x.ckpt "$(F add1.ckpt)"

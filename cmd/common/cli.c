@@ -3,30 +3,19 @@
 #include "cli.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 static const char *prog = "mygpt";
 static const char *usage_text = "";
 
-/* Temporary outputs to remove if we die: a fixed table, so the signal
- * handler touches nothing that malloc owns. */
-#define MAX_TMP 8
-static char *volatile tmp_paths[MAX_TMP];
-
-static void remove_tmps(void)
-{
-	for (int i = 0; i < MAX_TMP; i++)
-		if (tmp_paths[i])
-			unlink(tmp_paths[i]);
-}
+/* The temporary files of unfinished outputs, removed when the tool dies. */
+static void remove_tmps(void) { mg_outfile_remove_pending(); }
 
 static void on_signal(int sig)
 {
@@ -197,123 +186,57 @@ void cli_close_in(FILE *f, const char *name)
 		fclose(f);
 }
 
-static void tmp_register(char *path)
-{
-	for (int i = 0; i < MAX_TMP; i++)
-		if (!tmp_paths[i]) {
-			tmp_paths[i] = path;
-			return;
-		}
-}
-
-static void tmp_forget(const char *path)
-{
-	for (int i = 0; i < MAX_TMP; i++)
-		if (tmp_paths[i] == path)
-			tmp_paths[i] = NULL;
-}
-
 void cli_out_open(cli_out *o, const char *path, int binary, int force)
 {
-	memset(o, 0, sizeof *o);
-	if (!path || !strcmp(path, "-")) {
-		if (binary && !force && isatty(STDOUT_FILENO))
-			cli_usage_error("refusing to write binary data to a terminal (use -o FILE, a pipe, or -f)");
-		o->f = stdout;
-		o->name = "<stdout>";
-		return;
-	}
-	{
-		/* not a regular file (/dev/null, a FIFO, a terminal): write to it
-		 * directly; renaming over it would replace the device */
-		struct stat st;
-		if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-			o->f = fopen(path, "wb");
-			if (!o->f)
-				cli_die(path, "%s", strerror(errno));
-			if (binary && !force && isatty(fileno(o->f)))
-				cli_usage_error("refusing to write binary data to a terminal (use -f)");
-			o->name = path;
-			o->direct = 1;
-			return;
-		}
-	}
-	{
-		const char *slash = strrchr(path, '/');
-		size_t dlen = slash ? (size_t)(slash - path) + 1 : 0;
-		size_t n = strlen(path) + 16;
-		sigset_t all, old;
-		int fd;
+	mg_err e;
 
-		o->final = strdup(path);
-		o->tmp = malloc(n);
-		if (!o->final || !o->tmp)
-			cli_die(path, "out of memory");
-		/* same folder, so rename is atomic: dir/.name.XXXXXX */
-		snprintf(o->tmp, n, "%.*s.%s.XXXXXX", (int)dlen, path, path + dlen);
-		sigfillset(&all);
-		sigprocmask(SIG_BLOCK, &all, &old);
-		fd = mkstemp(o->tmp);
-		if (fd >= 0)
-			tmp_register(o->tmp);
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		if (fd < 0)
-			cli_die(path, "cannot create a temporary file beside it: %s", strerror(errno));
-		{
-			/* mkstemp makes 0600; give the file what open(2) would */
-			mode_t um = umask(0);
-			umask(um);
-			fchmod(fd, 0666 & ~um);
-		}
-		o->f = fdopen(fd, "wb");
-		if (!o->f)
-			cli_die(path, "%s", strerror(errno));
-		o->name = o->final;
-	}
+	memset(o, 0, sizeof *o);
+	if (path && !strcmp(path, "-"))
+		path = NULL;
+	if (!path && binary && !force && isatty(STDOUT_FILENO))
+		cli_usage_error("refusing to write binary data to a terminal (use -o FILE, a pipe, or -f)");
+	if (mg_outfile_open(&o->of, path, &e))
+		cli_die(path ? path : "<stdout>", "%s", e.msg);
+	o->f = mg_outfile_file(o->of);
+	o->name = path ? path : "<stdout>";
+	if (path && binary && !force && mg_outfile_in_place(o->of) && isatty(fileno(o->f)))
+		cli_usage_error("refusing to write binary data to a terminal (use -f)");
 }
 
 void cli_out_commit(cli_out *o)
 {
-	if (o->direct) {
-		if (fflush(o->f) || ferror(o->f) || fclose(o->f))
-			cli_die(o->name, "write error: %s", strerror(errno));
+	int to_stdout = o->f == stdout;
+	mg_err e;
+
+	if (mg_outfile_commit(o->of, &e)) {
+		o->of = NULL;
 		o->f = NULL;
-		return;
+		cli_die(o->name, "%s", e.msg);
 	}
-	if (!o->tmp) {
-		cli_close_stdout();
-		return;
-	}
-	if (fflush(o->f) || ferror(o->f))
-		cli_die(o->final, "write error: %s", strerror(errno));
-	if (fsync(fileno(o->f)) && errno != EINVAL)
-		cli_die(o->final, "fsync: %s", strerror(errno));
-	if (fclose(o->f)) {
-		o->f = NULL;
-		cli_die(o->final, "write error: %s", strerror(errno));
-	}
+	o->of = NULL;
 	o->f = NULL;
-	if (rename(o->tmp, o->final))
-		cli_die(o->final, "cannot rename the temporary file into place: %s", strerror(errno));
-	tmp_forget(o->tmp);
-	free(o->tmp);
-	free(o->final);
-	o->tmp = o->final = NULL;
+	if (to_stdout)
+		cli_close_stdout();
 }
 
 void cli_out_abort(cli_out *o)
 {
-	if (o->direct && o->f)
-		fclose(o->f);
-	if (o->tmp) {
-		if (o->f)
-			fclose(o->f);
-		unlink(o->tmp);
-		tmp_forget(o->tmp);
-		free(o->tmp);
-		free(o->final);
-	}
+	mg_outfile_abort(o->of);
 	memset(o, 0, sizeof *o);
+}
+
+void cli_out_check(const char *path, int binary, int force)
+{
+	mg_err e;
+	int tty;
+
+	if (path && !strcmp(path, "-"))
+		path = NULL;
+	if (mg_outfile_check(path, &tty, &e))
+		cli_die(path, "%s", e.msg);
+	if (binary && !force && tty)
+		cli_usage_error(path ? "refusing to write binary data to a terminal (use -f)"
+				     : "refusing to write binary data to a terminal (use -o FILE, a pipe, or -f)");
 }
 
 void cli_close_stdout(void)

@@ -8,14 +8,15 @@
 #include <stdio.h>
 
 #include "core/err.h"
+#include "io/outfile.h"
 
 #define MYGPT_VERSION "0.1.0"
 
 enum { CLI_EXIT_OK = 0, CLI_EXIT_ERROR = 1, CLI_EXIT_USAGE = 2 };
 
 /* Sets the program name for messages, restores default SIGPIPE, and makes
- * SIGINT/SIGTERM/SIGHUP remove unfinished output files before the process
- * dies of the signal. */
+ * SIGINT/SIGTERM/SIGHUP remove unfinished output files (every
+ * mg_outfile not yet committed) before the process dies of the signal. */
 void cli_init(const char *prog, const char *usage);
 const char *cli_prog(void);
 /* For tools that compute on several threads: unless OMP_WAIT_POLICY or
@@ -53,23 +54,31 @@ FILE *cli_open_in(const char *path, const char **name);
 /* Closes an input; dies on a read error. */
 void cli_close_in(FILE *f, const char *name);
 
+/* An output of a tool over lib/io/outfile.h: f and name are for the
+ * tool's writes and messages. */
 typedef struct cli_out {
 	FILE *f;
-	const char *name; /* for messages */
-	char *final, *tmp; /* NULL when writing stdout or directly */
-	int direct;        /* -o names something other than a regular file */
+	const char *name; /* for messages: the path, or "<stdout>" */
+	mg_outfile *of;
 } cli_out;
 
 /* stdout when path is NULL or "-"; for an existing path that is not a
  * regular file (a device, a FIFO) that file itself; else a temporary file
- * beside path that cli_out_commit renames into place. binary: refuse a
- * terminal unless force (usage error). */
+ * beside path that cli_out_commit renames into place (mg_outfile_open).
+ * path must outlive o. binary: refuse a terminal unless force (usage
+ * error). Dies when the output cannot be opened. */
 void cli_out_open(cli_out *o, const char *path, int binary, int force);
-/* Flushes, fsyncs (files), closes and renames; dies on any error (removing
- * the temporary file). For stdout, checks that everything reached it. */
+/* Flushes, fsyncs (files), closes and renames (mg_outfile_commit); dies on
+ * any error (the temporary file removed). For stdout, checks that
+ * everything reached it and closes it. */
 void cli_out_commit(cli_out *o);
 /* Removes the temporary file (error paths; cli_die does it too). */
 void cli_out_abort(cli_out *o);
+
+/* Dies (or a usage error for binary data to a terminal, unless force)
+ * unless cli_out_open(path) could succeed, changing nothing at path
+ * (mg_outfile_check): for tools that work long before they write. */
+void cli_out_check(const char *path, int binary, int force);
 
 /* Closes stdout and dies if any write failed; call before exit 0 in tools
  * that print to stdout without a cli_out. */

@@ -175,6 +175,19 @@ const mg_tensor *mg_ckpt_find(const mg_ckpt *ck, const char *name, uint32_t role
 	return NULL;
 }
 
+void mg_ckpt_drop_role(mg_ckpt *ck, uint32_t role)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < ck->n_tensors; i++) {
+		if (ck->t[i].role != role)
+			ck->t[k++] = ck->t[i];
+		else
+			free(ck->t[i].data);
+	}
+	ck->n_tensors = k;
+}
+
 #define AT(c) (unsigned long long)(c).offset
 
 /* One TENS chunk: starts a tensor (elem offset 0) or continues the last one. */

@@ -44,6 +44,9 @@ int mg_ckpt_read(FILE *f, mg_ckpt *ck, mg_err *e);
 void mg_ckpt_free(mg_ckpt *ck);
 const mg_tensor *mg_ckpt_find(const mg_ckpt *ck, const char *name, uint32_t role);
 const char *mg_role_name(uint32_t role); /* "param", "adam_m", "adam_v" */
+/* Removes every tensor of role from ck (freeing its data); the others keep
+ * their order. */
+void mg_ckpt_drop_role(mg_ckpt *ck, uint32_t role);
 
 typedef struct mg_ckptw mg_ckptw;
 

@@ -44,6 +44,10 @@ int mg_gpt_config_check(const mg_gpt_config *c, mg_err *e);
 int mg_gpt_config_from_kv(const mg_kv *kv, mg_gpt_config *c, mg_err *e);
 /* Sets the HEAD keys in the table's order (MG_E_NOMEM). */
 int mg_gpt_config_to_kv(const mg_gpt_config *c, mg_kv *kv, mg_err *e);
+/* Sets every dropout rate (dropout_embd, dropout_attn, dropout_resid) of
+ * the HEAD keys kv to p, e.g. of a checkpoint before mg_gpt_load: MG_E_INVAL
+ * when p is not in [0, 1), MG_E_NOMEM. */
+int mg_gpt_config_set_dropout(mg_kv *kv, double p, mg_err *e);
 /* Parameters of the model (elements of all role-0 tensors); c must pass
  * mg_gpt_config_check. */
 uint64_t mg_gpt_n_params(const mg_gpt_config *c);

@@ -184,3 +184,13 @@ int mg_gpt_config_to_kv(const mg_gpt_config *c, mg_kv *kv, mg_err *e)
 	rc = rc ? rc : mg_kv_set_float(kv, "dropout_resid", c->dropout_resid);
 	return rc ? mg_err_set(e, rc, "out of memory") : MG_OK;
 }
+
+int mg_gpt_config_set_dropout(mg_kv *kv, double p, mg_err *e)
+{
+	if (!(p >= 0.0 && p < 1.0))
+		return mg_err_set(e, MG_E_INVAL, "dropout %g is not in [0, 1)", p);
+	for (int k = K_DE; k <= K_DR; k++)
+		if (mg_kv_set_float(kv, keys[k].key, p))
+			return mg_err_set(e, MG_E_NOMEM, "out of memory");
+	return MG_OK;
+}
