@@ -34,19 +34,14 @@ enum { OPT_DIGITS = 256, OPT_PROBLEMS, OPT_TEST, OPT_SPLIT, OPT_PROMPTS, OPT_SCO
 
 static const struct option longopts[] = {
 	{ "digits", required_argument, NULL, OPT_DIGITS },
-	{ "seed", required_argument, NULL, 's' },
+	CLI_OPTION_SEED,
 	{ "problems", required_argument, NULL, OPT_PROBLEMS },
 	{ "test", required_argument, NULL, OPT_TEST },
 	{ "split", required_argument, NULL, OPT_SPLIT },
 	{ "prompts", no_argument, NULL, OPT_PROMPTS },
-	{ "output", required_argument, NULL, 'o' },
-	{ "force", no_argument, NULL, 'f' },
-	{ "quiet", no_argument, NULL, 'q' },
 	{ "score", no_argument, NULL, OPT_SCORE },
 	{ "show", required_argument, NULL, OPT_SHOW },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ NULL, 0, NULL, 0 },
+	CLI_OPTIONS_END,
 };
 
 static void digits_tokenizer(mg_tokenizer *tk)

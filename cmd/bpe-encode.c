@@ -56,7 +56,7 @@ static const struct option longopts[] = {
 	{ "allow-special", no_argument, NULL, OPT_SPECIAL },
 	{ "ids", no_argument, NULL, OPT_IDS },
 	{ "separator", required_argument, NULL, OPT_SEP },
-	{ "threads", required_argument, NULL, 'j' },
+	CLI_OPTION_THREADS,
 	{ "level", required_argument, NULL, OPT_LEVEL },
 	{ "no-embed", no_argument, NULL, OPT_NO_EMBED },
 	{ "decode", no_argument, NULL, 'd' },
@@ -64,12 +64,7 @@ static const struct option longopts[] = {
 	{ "from-ids", no_argument, NULL, OPT_FROM_IDS },
 	{ "vocab", required_argument, NULL, OPT_VOCAB },
 	{ "layout", required_argument, NULL, OPT_LAYOUT },
-	{ "output", required_argument, NULL, 'o' },
-	{ "force", no_argument, NULL, 'f' },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ NULL, 0, NULL, 0 },
+	CLI_OPTIONS_END,
 };
 
 typedef struct opts {

@@ -41,13 +41,8 @@ static const struct option longopts[] = {
 	{ "special", required_argument, NULL, OPT_SPECIAL },
 	{ "chars", no_argument, NULL, OPT_CHARS },
 	{ "import-gpt2", required_argument, NULL, OPT_IMPORT },
-	{ "output", required_argument, NULL, 'o' },
-	{ "force", no_argument, NULL, 'f' },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ NULL, 0, NULL, 0 },
+	CLI_OPTION_VERBOSE,
+	CLI_OPTIONS_END,
 };
 
 typedef struct progress {

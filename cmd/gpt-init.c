@@ -64,13 +64,8 @@ static const struct option longopts[] = {
 	{ "dropout-embd", required_argument, NULL, OPT_DROPOUT_EMBD },
 	{ "dropout-attn", required_argument, NULL, OPT_DROPOUT_ATTN },
 	{ "dropout-resid", required_argument, NULL, OPT_DROPOUT_RESID },
-	{ "seed", required_argument, NULL, 's' },
-	{ "output", required_argument, NULL, 'o' },
-	{ "force", no_argument, NULL, 'f' },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ NULL, 0, NULL, 0 },
+	CLI_OPTION_SEED,
+	CLI_OPTIONS_END,
 };
 
 /* 9590272 -> "9,590,272" */

@@ -77,19 +77,14 @@ static const struct option longopts[] = {
 	{ "top-k", required_argument, NULL, OPT_TOP_K },
 	{ "top-p", required_argument, NULL, OPT_TOP_P },
 	{ "greedy", no_argument, NULL, OPT_GREEDY },
-	{ "seed", required_argument, NULL, 's' },
+	CLI_OPTION_SEED,
 	{ "tokens", no_argument, NULL, OPT_TOKENS },
 	{ "complete", required_argument, NULL, OPT_COMPLETE },
 	{ "slide", required_argument, NULL, OPT_SLIDE },
 	{ "batch", required_argument, NULL, OPT_BATCH },
-	{ "threads", required_argument, NULL, 'j' },
-	{ "output", required_argument, NULL, 'o' },
-	{ "force", no_argument, NULL, 'f' },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ NULL, 0, NULL, 0 },
+	CLI_OPTION_THREADS,
+	CLI_OPTION_VERBOSE,
+	CLI_OPTIONS_END,
 };
 
 #define PROMPT_BYTES_MAX (64u << 20)  /* a text prompt */

@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "io/ckpt.h"
 #include "cli.h"
 #include "model/gpt.h"
@@ -110,7 +110,7 @@ static const struct option longopts[] = {
 	{ "weight-decay", required_argument, NULL, OPT_WD },
 	{ "grad-clip", required_argument, NULL, OPT_CLIP },
 	{ "dropout", required_argument, NULL, OPT_DROPOUT },
-	{ "seed", required_argument, NULL, 's' },
+	CLI_OPTION_SEED,
 	{ "eval-every", required_argument, NULL, OPT_EVAL_EVERY },
 	{ "eval-batches", required_argument, NULL, OPT_EVAL_BATCHES },
 	{ "log", required_argument, NULL, OPT_LOG },
@@ -121,14 +121,9 @@ static const struct option longopts[] = {
 	{ "restart", no_argument, NULL, OPT_RESTART },
 	{ "eval-only", no_argument, NULL, OPT_EVAL_ONLY },
 	{ "device", required_argument, NULL, OPT_DEVICE },
-	{ "threads", required_argument, NULL, 'j' },
-	{ "output", required_argument, NULL, 'o' },
-	{ "force", no_argument, NULL, 'f' },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ NULL, 0, NULL, 0 },
+	CLI_OPTION_THREADS,
+	CLI_OPTION_VERBOSE,
+	CLI_OPTIONS_END,
 };
 
 /* The command line: the hyperparameters given (have_*) override the
@@ -180,14 +175,6 @@ static void signals_catch(void)
 static const char *signal_name(int sig) { return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP"; }
 
 /* ------------------------------------------------------------ text */
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* 9590272 -> "9,590,272" */
 static const char *grouped(uint64_t v, char *buf, size_t n)
@@ -336,7 +323,7 @@ static void progress_draw(progress *p, const mg_trainer_step_info *in, const mg_
 			  int final)
 {
 	char head[128], bar[32], epoch[96], run[96], line[352], a[32], b[32], c[32], d[32];
-	double t = now(), rate, eta_run, elapsed_epoch = t - p->epoch_t0;
+	double t = mg_clock_now(), rate, eta_run, elapsed_epoch = t - p->epoch_t0;
 	uint64_t it = in->iter + 1, done_in_epoch = it - p->epoch_iters0;
 	int w, pct = epoch_steps ? (int)(100 * it / epoch_steps) : 100;
 
@@ -601,7 +588,7 @@ static int run_eval(run *r, const mg_trainer_step_info *in)
 {
 	const mg_train_state *s = mg_trainer_state(r->tr);
 	const opts *o = r->o;
-	double t0 = now();
+	double t0 = mg_clock_now();
 	mg_gpt_loss vl;
 	mg_err e;
 	int rc = mg_trainer_eval(r->tr, r->val, o->eval_batches, &stop_sig, &vl, &e), best;
@@ -624,7 +611,7 @@ static int run_eval(run *r, const mg_trainer_step_info *in)
 		else
 			fprintf(stderr, " (best %.5f at step %llu)", s->best_val_loss, (unsigned long long)s->best_step);
 		if (o->verbose)
-			fprintf(stderr, " in %.1f s", now() - t0);
+			fprintf(stderr, " in %.1f s", mg_clock_now() - t0);
 		fputc('\n', stderr);
 	}
 	if (best && o->best) {
@@ -654,7 +641,7 @@ static void run_report(run *r, const mg_trainer_step_info *in)
 
 	fprintf(stderr, "epoch %llu iter %llu: train loss %.5f. lr %e: step %llu/%llu [%s<%s, %.2fit/s, %.0f tokens/s]\n",
 		(unsigned long long)in->epoch + 1, (unsigned long long)in->iter, tl, in->lr, (unsigned long long)s->step,
-		(unsigned long long)last, hms(now() - r->pr.t_start, a, sizeof a),
+		(unsigned long long)last, hms(mg_clock_now() - r->pr.t_start, a, sizeof a),
 		hms(rate > 0 ? (double)(last - s->step) / rate : 0, b, sizeof b), rate, tps);
 }
 
@@ -711,13 +698,13 @@ static void run_train(run *r)
 	mg_err e;
 
 	while (!mg_trainer_done(r->tr) && !stop_sig) {
-		double t0 = now(), dt;
+		double t0 = mg_clock_now(), dt;
 		int done, do_eval, do_log;
 
 		if (mg_trainer_step(r->tr, &in, &e))
 			cli_die(r->data_name, "%s", e.msg);
 		device_check(r->g);
-		dt = now() - t0;
+		dt = mg_clock_now() - t0;
 		if (in.status != MG_TRAINER_STEP_OK)
 			run_nonfinite(r, &in);
 		if (in.epoch != last_epoch) {
@@ -907,7 +894,7 @@ int main(int argc, char **argv)
 	device_check(g);
 	if (o.eval_only) {
 		mg_gpt_loss vl;
-		double t0 = now();
+		double t0 = mg_clock_now();
 		signals_catch();
 		rc = mg_trainer_eval(r.tr, r.val, o.eval_batches, &stop_sig, &vl, &e);
 		device_check(g);
@@ -917,7 +904,7 @@ int main(int argc, char **argv)
 		cli_close_stdout();
 		if (!o.quiet)
 			fprintf(stderr, "%s: evaluated step %llu on %s in %.1f s\n", cli_prog(),
-				(unsigned long long)mg_trainer_state(r.tr)->step, r.val_name, now() - t0);
+				(unsigned long long)mg_trainer_state(r.tr)->step, r.val_name, mg_clock_now() - t0);
 		mg_trainer_free(r.tr);
 		mg_train_data_free(train);
 		mg_train_data_free(r.val);
@@ -933,7 +920,7 @@ int main(int argc, char **argv)
 	r.write_flags = o.no_opt ? MG_TRAINER_WRITE_PARAMS_ONLY : 0;
 	r.pr.tty = cli_stderr_tty();
 	r.pr.quiet = o.quiet;
-	r.pr.t_start = now();
+	r.pr.t_start = mg_clock_now();
 	r.pr.steps_total = steps_left;
 	r.pr.step0 = st.step;
 	if (!o.quiet)
@@ -973,7 +960,7 @@ int main(int argc, char **argv)
 			(unsigned long long)s->step,
 			(double)s->epoch + (double)s->epoch_pos / (double)mg_trainer_epoch_len(r.tr),
 			grouped(s->tokens, n1, sizeof n1), grouped(r.pr.steps_run, n2, sizeof n2),
-			hms(now() - r.pr.t_start, a, sizeof a), r.pr.t_train > 0 ? (double)r.positions / r.pr.t_train : 0.0);
+			hms(mg_clock_now() - r.pr.t_start, a, sizeof a), r.pr.t_train > 0 ? (double)r.positions / r.pr.t_train : 0.0);
 		if (isfinite(r.last_train))
 			fprintf(stderr, "; train loss %.5f", r.last_train);
 		if (isfinite(r.last_val))

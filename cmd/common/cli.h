@@ -4,6 +4,7 @@
 #ifndef CLI_H
 #define CLI_H
 
+#include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -13,6 +14,19 @@
 #define MYGPT_VERSION "0.1.0"
 
 enum { CLI_EXIT_OK = 0, CLI_EXIT_ERROR = 1, CLI_EXIT_USAGE = 2 };
+
+/* getopt_long entries shared by the tools, so that an option is spelt and
+ * lettered once (the same letter means the same thing in every tool). A
+ * tool's table lists its own options and those of these it takes, and ends
+ * with CLI_OPTIONS_END: -o/--output, -f/--force, -q/--quiet, -h/--help and
+ * -V/--version, which every tool has, then the terminator. */
+#define CLI_OPTION_SEED { "seed", required_argument, NULL, 's' }
+#define CLI_OPTION_THREADS { "threads", required_argument, NULL, 'j' }
+#define CLI_OPTION_VERBOSE { "verbose", no_argument, NULL, 'v' }
+#define CLI_OPTIONS_END                                                                  \
+	{ "output", required_argument, NULL, 'o' }, { "force", no_argument, NULL, 'f' }, \
+	{ "quiet", no_argument, NULL, 'q' }, { "help", no_argument, NULL, 'h' },         \
+	{ "version", no_argument, NULL, 'V' }, { NULL, 0, NULL, 0 }
 
 /* Sets the program name for messages, restores default SIGPIPE, and makes
  * SIGINT/SIGTERM/SIGHUP remove unfinished output files (every
