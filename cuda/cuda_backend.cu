@@ -90,21 +90,23 @@ static void cu_download(void *dst, const void *src, size_t bytes)
 		memset(dst, 0xff, bytes); /* NaN, never stale values that look right */
 }
 
-/* The GPU ignores the CPU attention's scratch and thread count. */
-static void cu_attention_forward_ws(float *out, float *probs, const float *qkv, const mg_attn *a, float *s,
-				    uint32_t threads)
+/* No context (ctx_create is NULL): the model passes ctx NULL, and the
+ * kernels keep their scratch in mg_cu_scratch. */
+static void cu_attention_forward(mg_backend_ctx *ctx, float *out, float *probs, const float *qkv, const mg_attn *a)
 {
 	mg_cu_attention_forward(out, probs, qkv, a);
 }
-static void cu_attention_backward_ws(float *dqkv, float *dtw, float *dtw_w, float *dtw_b, float *datt,
-				     const float *dout, const float *qkv, const float *probs, const mg_attn *a, float *s,
-				     uint32_t threads)
+static void cu_attention_backward(mg_backend_ctx *ctx, float *dqkv, float *dtw, float *dtw_w, float *dtw_b,
+				  float *datt, const float *dout, const float *qkv, const float *probs, const mg_attn *a)
 {
 	mg_cu_attention_backward(dqkv, dtw, dtw_w, dtw_b, datt, dout, qkv, probs, a);
 }
 
 static mg_backend cuda_backend;
 
+/* The KV-cache inference entries (infer_*) stay NULL until they are written
+ * (device memory from alloc, queued like the other ops): mg_infer_init
+ * answers MG_E_UNSUPPORTED for a model on this backend. */
 static void fill_table(mg_backend *t)
 {
 	t->name = "cuda";
@@ -125,10 +127,8 @@ static void fill_table(mg_backend *t)
 	t->shift_backward = mg_cu_shift_backward;
 	t->matmul_forward = mg_cu_matmul_forward;
 	t->matmul_backward = mg_cu_matmul_backward;
-	t->attention_forward = mg_cu_attention_forward;
-	t->attention_backward = mg_cu_attention_backward;
-	t->attention_forward_ws = cu_attention_forward_ws;
-	t->attention_backward_ws = cu_attention_backward_ws;
+	t->attention_forward = cu_attention_forward;
+	t->attention_backward = cu_attention_backward;
 	t->gelu_forward = mg_cu_gelu_forward;
 	t->gelu_backward = mg_cu_gelu_backward;
 	t->residual_forward = mg_cu_residual_forward;

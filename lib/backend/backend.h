@@ -1,7 +1,8 @@
 /* The operations of the GPT model as a table of functions per backend: the
- * model code (gpt*.c) only calls through the table, so a GPU backend plugs in
- * by filling another one. The CPU backend is always built and is the
- * reference every other backend is tested against.
+ * model code (lib/model) and the inference engine (lib/infer/infer.c) only
+ * call through the table, so a GPU backend plugs in by filling another one.
+ * The CPU backend is always built and is the reference every other backend
+ * is tested against.
  *
  * Pointers point into the backend's memory (from ->alloc). Shapes in
  * comments: B sequences, T positions (of this pass), C channels, H heads,
@@ -46,16 +47,13 @@ static inline uint64_t mg_dropout_site(uint64_t step_seed, uint64_t site)
 	return mg_hash64(step_seed ^ mg_hash64(site));
 }
 
-/* Rows of query positions the CPU attention works on at a time, and the
- * scratch it needs per thread for T positions and heads of hs channels:
- * six (T, hs) matrices and two tiles of rows x T. */
-#define MG_ATTN_ROWS 32u
-static inline size_t mg_attn_scratch_floats(uint32_t T, uint32_t hs)
-{
-	return (6 * (size_t)hs + 2 * (size_t)(T < MG_ATTN_ROWS ? T : MG_ATTN_ROWS)) * T;
-}
+/* A backend's working memory (the CPU backend: its threads' scratch
+ * tiles), defined by each backend and opaque to everyone else, so no caller
+ * sizes a backend's buffers. See ctx_create in the table. */
+typedef struct mg_backend_ctx mg_backend_ctx;
 
-/* One attention layer's shape and variant. */
+/* One attention layer's shape and variant (for the KV-cache entries B and
+ * T are unused and drop.p is 0). */
 typedef struct mg_attn {
 	uint32_t B, T, C, H;
 	uint32_t block;           /* block_size: the T of the time weights */
@@ -125,25 +123,32 @@ typedef struct mg_backend {
 	void (*matmul_backward)(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
 				const float *w, size_t N, uint32_t IC, uint32_t OC);
 
+	/* The context of one user of the backend (a model's buffers of one
+	 * shape, an inference engine): the working memory of the ops that take
+	 * a ctx, for shapes up to max (max->T: positions per sequence of
+	 * attention_forward/backward, 0 when the user calls neither; C, H and
+	 * block for infer_attention too; B and the rest ignored: the memory
+	 * does not grow with the batch), and for the threads the
+	 * process may run (lib/core/threads.h: the larger of mg_threads_get and
+	 * mg_threads_available at creation; calls run on at most that many).
+	 * NULL when out of memory; *bytes is what it holds. ctx_free(NULL) does
+	 * nothing. A context is used by one op at a time (the library's rule:
+	 * one model or engine call at a time per process). A backend that needs
+	 * none leaves both NULL, and its ops are passed ctx NULL. */
+	mg_backend_ctx *(*ctx_create)(const mg_attn *max, uint64_t *bytes);
+	void (*ctx_free)(mg_backend_ctx *ctx);
+
 	/* Causal self-attention on qkv (B,T,3C) (query, key, value, each C
 	 * channels, head h at channels h*hs..): probs (B,H,T,T) = softmax of
 	 * q k^T / sqrt(hs) over j <= i (0 above the diagonal), saved;
 	 * out (B,T,C) = (dropout(probs * W)) v with W the time weights (1 for
 	 * vanilla). Backward: dqkv (B,T,3C) =, the time weights' gradients +=
 	 * (dtw for time-weighting, dtw_w and dtw_b for circulant; others may be
-	 * NULL); datt (B,H,T,T) is scratch. */
-	void (*attention_forward)(float *out, float *probs, const float *qkv, const mg_attn *a);
-	void (*attention_backward)(float *dqkv, float *dtw, float *dtw_w, float *dtw_b, float *datt, const float *dout,
-				   const float *qkv, const float *probs, const mg_attn *a);
-	/* The same with scratch: `threads` tiles of mg_attn_scratch_floats(T,
-	 * C/H) floats, one per thread, run on at most that many threads (the CPU
-	 * backend's fast path; without scratch it runs plain reference loops,
-	 * equal to rounding). */
-	void (*attention_forward_ws)(float *out, float *probs, const float *qkv, const mg_attn *a, float *scratch,
-				     uint32_t threads);
-	void (*attention_backward_ws)(float *dqkv, float *dtw, float *dtw_w, float *dtw_b, float *datt,
-				      const float *dout, const float *qkv, const float *probs, const mg_attn *a,
-				      float *scratch, uint32_t threads);
+	 * NULL); datt (B,H,T,T) is scratch. ctx: from ctx_create with a max of
+	 * at least this shape. */
+	void (*attention_forward)(mg_backend_ctx *ctx, float *out, float *probs, const float *qkv, const mg_attn *a);
+	void (*attention_backward)(mg_backend_ctx *ctx, float *dqkv, float *dtw, float *dtw_w, float *dtw_b, float *datt,
+				   const float *dout, const float *qkv, const float *probs, const mg_attn *a);
 
 	/* out = gelu(inp) elementwise, kind MG_GELU_*; backward dinp = dout *
 	 * gelu'(inp) (dinp may be dout). */
@@ -165,6 +170,53 @@ typedef struct mg_backend {
 
 	/* One AdamW step on n parameters p with gradients g and moments m, v. */
 	void (*adamw_update)(float *p, const float *g, float *m, float *v, size_t n, const mg_adamw_args *a);
+
+	/* KV-cache inference (lib/infer/infer.c): N new rows (a row is one
+	 * position of one of up to n_seq sequences; seq (N) and pos (N) say
+	 * which, in backend memory like every pointer here) evaluated against
+	 * the keys and values cached for the earlier positions. Every output
+	 * element is computed in one fixed order, so results do not depend on
+	 * the thread count, on N or on where a row sits among the N. A backend
+	 * without these entries leaves them all NULL (mg_infer_init then fails
+	 * with MG_E_UNSUPPORTED).
+	 *
+	 * Linear layers with weights in the backend's own layout: a matrix w
+	 * (OC,IC) (PyTorch's Linear) takes infer_pack_floats(OC, IC) floats,
+	 * filled by infer_pack (dst 64-byte aligned, not overlapping w).
+	 * infer_matmul: out (N,OC) = inp (N,IC) w^T + bias (bias NULL: none),
+	 * each element summed over k = 0..IC-1 in order; with add, out +=
+	 * that result (a residual connection: the product is rounded, then
+	 * added). out does not overlap inp. */
+	size_t (*infer_pack_floats)(uint32_t OC, uint32_t IC);
+	void (*infer_pack)(float *dst, const float *w, uint32_t OC, uint32_t IC);
+	void (*infer_matmul)(float *out, const float *inp, const float *wp, const float *bias, size_t N, uint32_t IC,
+			     uint32_t OC, int add);
+	/* out (N,C) = wte[ids[n]] + wpe[pos[n]] (wpe NULL: wte[ids[n]]). */
+	void (*infer_embed)(float *out, const uint32_t *ids, const uint32_t *pos, const float *wte, const float *wpe,
+			    size_t N, uint32_t C);
+	/* The time-shift of rows: xa (N,C) takes xn's channels >= C/2 of the
+	 * same row and channels < C/2 of the previous position of the same
+	 * sequence: the previous row when it is that, else last[seq] (last:
+	 * (n_seq, C/2), the sequence's last shifted half), zeros at position
+	 * 0. Then last[s] = channels < C/2 of xn's last row of each sequence s
+	 * among the rows. A sequence's rows are consecutive, positions rising. */
+	void (*infer_shift)(float *xa, const float *xn, float *last, const uint32_t *seq, const uint32_t *pos, size_t N,
+			    uint32_t C);
+	/* In place, x (N,C): row k = row list[k] for k < M, list (M) rising,
+	 * list[k] >= k. */
+	void (*infer_gather)(float *x, const uint32_t *list, size_t M, uint32_t C);
+	/* One layer's cache for n_seq sequences of a->block positions takes
+	 * infer_kv_floats(n_seq, a) floats (zeroed by ->alloc), laid out as the
+	 * backend likes. infer_attention stores the keys and values of the N
+	 * rows of qkv (N,3C) at (seq[n], pos[n]), then writes y (M,C): row k
+	 * the attention of the query of row list[k] (list NULL: M = N, row k)
+	 * against positions 0..pos of its sequence, all of which must be
+	 * stored by then: softmax(q k^T / sqrt(hs)) weighted by the time
+	 * weights W[pos, j], as attention_forward without dropout. ctx: from
+	 * ctx_create with max of a's C, H and block. */
+	size_t (*infer_kv_floats)(uint32_t n_seq, const mg_attn *a);
+	void (*infer_attention)(mg_backend_ctx *ctx, float *y, float *kv, const float *qkv, const uint32_t *seq,
+				const uint32_t *pos, size_t N, const uint32_t *list, size_t M, const mg_attn *a);
 } mg_backend;
 
 /* The CPU backend (OpenBLAS and OpenMP), always available. */

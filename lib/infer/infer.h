@@ -26,8 +26,10 @@ typedef struct mg_infer mg_infer;
 /* An engine for model g with room for n_seq sequences (1 or more) and the
  * given slide (1 to block_size). It copies the parameters it needs (the
  * weight matrices repacked for its kernels), so g may be freed afterwards;
- * the model's buffers (mg_gpt_alloc) are not used. All memory is allocated
- * here: MG_E_INVAL for bad arguments, MG_E_NOMEM. Not thread-safe: one call
+ * the model's buffers (mg_gpt_alloc) are not used. The engine runs on the
+ * model's backend: MG_E_UNSUPPORTED when that backend lacks the inference
+ * entries (lib/backend/backend.h). All memory is allocated here:
+ * MG_E_INVAL for bad arguments, MG_E_NOMEM. Not thread-safe: one call
  * at a time; calls use the library's threads (lib/core/threads.h). Results are
  * bit-identical whatever the thread count and however many sequences run
  * together. */
@@ -45,8 +47,8 @@ void mg_infer_reset(mg_infer *inf, uint32_t s);
 int mg_infer_append(mg_infer *inf, uint32_t s, const uint32_t *ids, size_t n, mg_err *e);
 /* Evaluates the tokens appended since the last run, for all sequences
  * together, and computes the logits that follow each sequence that got
- * tokens. Never allocates; returns MG_OK (the code is for backends that can
- * fail). */
+ * tokens. Never allocates; MG_E_IO with the backend's message when it has
+ * met an error (a device fault; never on the CPU), else MG_OK. */
 int mg_infer_run(mg_infer *inf, mg_err *e);
 /* The vocab_size logits of the token after sequence s's last token, or NULL
  * when tokens were appended since the last run (or none ever were). Valid

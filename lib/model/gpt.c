@@ -8,7 +8,6 @@
 
 #include "model/gpt_internal.h"
 #include "core/rng.h"
-#include "core/threads.h"
 
 #define ALIGN_FLOATS 16 /* 64 bytes: every tensor starts on a cache line */
 
@@ -215,8 +214,7 @@ int mg_gpt_init_weights(mg_gpt *g, uint64_t seed)
 
 	if (!base)
 		return MG_E_NOMEM;
-
-#pragma omp parallel for num_threads(mg_threads_get()) schedule(dynamic)
+	/* one stream per tensor, so the order of the tensors changes nothing */
 	for (uint32_t i = 0; i < g->n_tensors; i++) {
 		const mg_gpt_tensor *t = &g->tensors[i];
 		float *x = base + t->off;

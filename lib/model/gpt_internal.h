@@ -1,6 +1,6 @@
 /* Inside the GPT model: the parameter layout and the buffers, for the model
  * code (gpt*.c), its tests and other engines over the same parameters (the
- * sampler's KV-cache inference). Not a stable API: tools use gpt.h. */
+ * KV-cache inference of lib/infer/infer.c). Not a stable API: tools use gpt.h. */
 #ifndef MG_GPT_INTERNAL_H
 #define MG_GPT_INTERNAL_H
 
@@ -78,10 +78,9 @@ struct mg_gpt {
 	/* backward scratch */
 	float *dres, *dc1, *dc2, *dc3, *dc4, *datt; /* (B,T,C) x3, (B,T,3C), (B,T,4C), (B,H,T,T) */
 	uint64_t bytes_acts, bytes_scratch;
-	/* attention scratch: att_threads tiles of mg_attn_scratch_floats(T,
-	 * C/H) (lib/backend/backend.h), for as many threads as the process may run */
-	float *att_scratch;
-	uint32_t att_threads;
+	/* the backend's context for ops of this shape (its scratch, sized by
+	 * the backend; NULL for a backend without ctx_create) */
+	mg_backend_ctx *ctx;
 
 	/* the last forward pass */
 	uint32_t fB, fT;

@@ -14,7 +14,6 @@
 #include <string.h>
 
 #include "model/gpt_internal.h"
-#include "core/threads.h"
 
 static float *P(const mg_gpt *g, size_t off) { return off == MG_GPT_ABSENT ? NULL : g->params + off; }
 static float *G(const mg_gpt *g, size_t off) { return off == MG_GPT_ABSENT ? NULL : g->grads + off; }
@@ -37,10 +36,13 @@ void mg_gpt_free_acts(mg_gpt *g)
 		be->free(g->res_final);
 	{
 		void *bufs[] = { g->proj, g->lnf, g->lnf_mean, g->lnf_rstd, g->logits, g->losses, g->ids, g->targets,
-				 g->mask, g->dres, g->dc1, g->dc2, g->dc3, g->dc4, g->datt, g->att_scratch };
+				 g->mask, g->dres, g->dc1, g->dc2, g->dc3, g->dc4, g->datt };
 		for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
 			be->free(bufs[i]);
 	}
+	if (g->ctx)
+		be->ctx_free(g->ctx);
+	g->ctx = NULL;
 	free(g->host_losses);
 	free(g->acts);
 	g->acts = NULL;
@@ -48,8 +50,6 @@ void mg_gpt_free_acts(mg_gpt *g)
 	g->dres = g->dc1 = g->dc2 = g->dc3 = g->dc4 = g->datt = g->res_final = NULL;
 	g->ids = g->targets = NULL;
 	g->mask = NULL;
-	g->att_scratch = NULL;
-	g->att_threads = 0;
 	g->host_losses = NULL;
 	g->B = g->T = 0;
 	g->train = 0;
@@ -121,10 +121,12 @@ int mg_gpt_alloc(mg_gpt *g, uint32_t B, uint32_t T, uint32_t flags, mg_err *e)
 	g->ids = grab(g, ba, N, 4, &fail);
 	g->targets = grab(g, ba, N, 4, &fail);
 	g->mask = grab(g, ba, N, 1, &fail);
-	if (!g->be->device) { /* the CPU attention's per-thread tiles */
-		g->att_threads = (uint32_t)(mg_threads_get() > mg_threads_available() ? mg_threads_get()
-											: mg_threads_available());
-		g->att_scratch = grab(g, bs, g->att_threads * mg_attn_scratch_floats(T, (uint32_t)(C / H)), 4, &fail);
+	if (!fail && g->be->ctx_create) { /* the backend's scratch for attention of this shape */
+		mg_attn max = { B, T, c->n_embd, c->n_head, c->block_size, c->attention, NULL, NULL, NULL, { 0.0f, 0 } };
+		uint64_t n = 0;
+		if (!(g->ctx = g->be->ctx_create(&max, &n)))
+			fail = 1;
+		*bs += n;
 	}
 	if (train) {
 		g->dres = grab(g, bs, N * C, 4, &fail);
@@ -232,7 +234,7 @@ int mg_gpt_forward(mg_gpt *g, const uint32_t *inputs, const uint32_t *targets, c
 		if (c->time_shift)
 			be->shift_forward(a->xa, B, T, C);
 		be->matmul_forward(a->qkv, a->xa, P(g, k->attn_w), P(g, k->attn_b), N, C, 3 * C);
-		be->attention_forward_ws(a->y, a->probs, a->qkv, &at, g->att_scratch, g->att_threads);
+		be->attention_forward(g->ctx, a->y, a->probs, a->qkv, &at);
 		be->matmul_forward(g->proj, a->y, P(g, k->aproj_w), P(g, k->aproj_b), N, C, C);
 		be->residual_forward(a->mid, a->res, g->proj, N * C, drop(g, c->dropout_resid, 3 * (uint64_t)l + 2));
 		be->layernorm_forward(a->xm, a->ln2_mean, a->ln2_rstd, a->mid, P(g, k->ln2_w), P(g, k->ln2_b), N, C);
@@ -302,8 +304,8 @@ void mg_gpt_backward(mg_gpt *g, float scale)
 		if (d.p > 0.0f)
 			be->dropout_backward(g->dc2, dres, N * C, d), dproj = g->dc2;
 		be->matmul_backward(g->dc1, G(g, k->aproj_w), G(g, k->aproj_b), dproj, a->y, P(g, k->aproj_w), N, C, C);
-		be->attention_backward_ws(g->dc3, G(g, k->tw), G(g, k->tw_w), G(g, k->tw_b), g->datt, g->dc1, a->qkv,
-					  a->probs, &at, g->att_scratch, g->att_threads);
+		be->attention_backward(g->ctx, g->dc3, G(g, k->tw), G(g, k->tw_w), G(g, k->tw_b), g->datt, g->dc1,
+				       a->qkv, a->probs, &at);
 		be->matmul_backward(g->dc1, G(g, k->attn_w), G(g, k->attn_b), g->dc3, a->xa, P(g, k->attn_w), N, C, 3 * C);
 		if (c->time_shift)
 			be->shift_backward(g->dc1, B, T, C);

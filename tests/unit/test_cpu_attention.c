@@ -2,14 +2,15 @@
  * circulant), with and without dropout and with T below the block size,
  * against a double-precision reference written from the formulas of
  * formats/checkpoint.md; gradients of qkv and of the time weights by finite
- * differences. Both CPU paths: the reference loops (no scratch) and the
- * fast path (with scratch: blocked sgemm, vectorised softmax), which must
- * also agree with each other and give the same bits for any thread count. */
+ * differences. Both CPU paths: the reference loops (no scratch,
+ * mg_cpu_attention_*_ref) and the table's fast path (blocked sgemm,
+ * vectorised softmax, on the tiles of a backend context), which must also
+ * agree with each other and give the same bits for any thread count. */
 #include "check.h"
 #include "gradcheck.h"
 
 #include "backend/cpu/cpu.h"
-#include "model/gpt.h"
+#include "model/gpt.h" /* mg_gpt_attention_name */
 #include "core/threads.h"
 
 typedef struct {
@@ -66,11 +67,19 @@ static double at_ref(void *p)
 	return L;
 }
 
-#define SCRATCH_THREADS 3
-
-static float *scratch_for(const mg_attn *a)
+/* A context for shape a, for at least 3 threads (it takes the larger of
+ * the thread count and the threads available when it is made). */
+static mg_backend_ctx *ctx_for(const mg_attn *a)
 {
-	return calloc(SCRATCH_THREADS * mg_attn_scratch_floats(a->T, a->C / a->H), sizeof(float));
+	int t = mg_threads_get();
+	uint64_t bytes;
+	mg_backend_ctx *ctx;
+
+	mg_threads_set(3);
+	ctx = mg_backend_cpu()->ctx_create(a, &bytes);
+	mg_threads_set(t);
+	CHECK(ctx != NULL && bytes > 0);
+	return ctx;
 }
 
 static void test_attention(uint32_t variant, uint32_t B, uint32_t T, uint32_t block, uint32_t C, uint32_t H, float p,
@@ -87,12 +96,12 @@ static void test_attention(uint32_t variant, uint32_t B, uint32_t T, uint32_t bl
 	at_ctx c;
 	double L = 0.0;
 	char what[96], tag[80];
-	float *ws = NULL;
+	mg_backend_ctx *ctx = NULL;
 
 	memset(&c, 0, sizeof c);
 	c.a = (mg_attn){ B, T, C, H, block, variant, tw, tw_w, tw_b, { p, 0x1234 } };
 	if (fast)
-		ws = scratch_for(&c.a);
+		ctx = ctx_for(&c.a);
 	c.qkv = gc_to_double(qkv, nqkv);
 	c.tw = gc_to_double(tw, ntw), c.tw_w = gc_to_double(tw_w, nc), c.tw_b = gc_to_double(tw_b, nc);
 	c.r = gc_to_double(r, ny);
@@ -100,9 +109,9 @@ static void test_attention(uint32_t variant, uint32_t B, uint32_t T, uint32_t bl
 		 fast ? " fast" : "");
 
 	if (fast)
-		be->attention_forward_ws(y, probs, qkv, &c.a, ws, SCRATCH_THREADS);
+		be->attention_forward(ctx, y, probs, qkv, &c.a);
 	else
-		be->attention_forward(y, probs, qkv, &c.a);
+		mg_cpu_attention_forward_ref(y, probs, qkv, &c.a);
 	for (size_t i = 0; i < ny; i++)
 		L += (double)y[i] * r[i];
 	CHECK_CLOSE(L, at_ref(&c), 1e-5);
@@ -118,9 +127,9 @@ static void test_attention(uint32_t variant, uint32_t B, uint32_t T, uint32_t bl
 		CHECK_CLOSE(s, 1.0, 1e-6);
 	}
 	if (fast)
-		be->attention_backward_ws(dqkv, dtw, dtw_w, dtw_b, datt, r, qkv, probs, &c.a, ws, SCRATCH_THREADS);
+		be->attention_backward(ctx, dqkv, dtw, dtw_w, dtw_b, datt, r, qkv, probs, &c.a);
 	else
-		be->attention_backward(dqkv, dtw, dtw_w, dtw_b, datt, r, qkv, probs, &c.a);
+		mg_cpu_attention_backward_ref(dqkv, dtw, dtw_w, dtw_b, datt, r, qkv, probs, &c.a);
 	snprintf(what, sizeof what, "%s dqkv", tag);
 	GC_CHECK_GRAD(what, dqkv, at_ref, &c, c.qkv, nqkv, 1e-4);
 	for (size_t i = 0; i < ntw; i++)
@@ -144,7 +153,8 @@ static void test_attention(uint32_t variant, uint32_t B, uint32_t T, uint32_t bl
 			CHECK(dtw_w[i] == 0.0f && dtw_b[i] == 0.0f);
 	free(qkv), free(r), free(y), free(probs), free(datt), free(dqkv), free(tw), free(tw_w), free(tw_b);
 	free(dtw), free(dtw_w), free(dtw_b), free(dtw0), free(dtw_w0), free(dtw_b0);
-	free(c.qkv), free(c.tw), free(c.tw_w), free(c.tw_b), free(c.r), free(ws);
+	free(c.qkv), free(c.tw), free(c.tw_w), free(c.tw_b), free(c.r);
+	be->ctx_free(ctx);
 }
 
 /* Everything one path computes for one input, into out (y, probs, dqkv,
@@ -155,22 +165,24 @@ static void run_path(float *out, const mg_attn *a, const float *qkv, const float
 	size_t ny = (size_t)a->B * a->T * a->C, np = (size_t)a->B * a->H * a->T * a->T, nqkv = 3 * ny;
 	size_t ntw = (size_t)a->H * a->block * a->block, nc = (size_t)a->H * a->block;
 	float *y = out, *probs = y + ny, *dqkv = probs + np, *dtw = dqkv + nqkv, *dtw_w = dtw + ntw, *dtw_b = dtw_w + nc;
-	float *datt = malloc(np * sizeof *datt), *ws = scratch_for(a);
+	float *datt = malloc(np * sizeof *datt);
+	mg_backend_ctx *ctx = ctx_for(a);
 
 	memset(dtw, 0, (ntw + 2 * nc) * sizeof *dtw);
 	if (fast) {
-		be->attention_forward_ws(y, probs, qkv, a, ws, SCRATCH_THREADS);
-		be->attention_backward_ws(dqkv, dtw, dtw_w, dtw_b, datt, dy, qkv, probs, a, ws, SCRATCH_THREADS);
+		be->attention_forward(ctx, y, probs, qkv, a);
+		be->attention_backward(ctx, dqkv, dtw, dtw_w, dtw_b, datt, dy, qkv, probs, a);
 	} else {
-		be->attention_forward(y, probs, qkv, a);
-		be->attention_backward(dqkv, dtw, dtw_w, dtw_b, datt, dy, qkv, probs, a);
+		mg_cpu_attention_forward_ref(y, probs, qkv, a);
+		mg_cpu_attention_backward_ref(dqkv, dtw, dtw_w, dtw_b, datt, dy, qkv, probs, a);
 	}
-	free(datt), free(ws);
+	free(datt);
+	be->ctx_free(ctx);
 }
 
 /* The fast path against the reference loops on shapes with several blocks
  * of rows (the last one partial) and heads whose width is not a multiple of
- * 8, and the same bits on 1, 2 and 3 threads (scratch for 3). */
+ * 8, and the same bits on 1, 2 and 3 threads (a context for 3). */
 static void test_paths_agree(uint32_t variant, float p)
 {
 	uint32_t B = 2, T = 75, block = 80, C = 36, H = 3;

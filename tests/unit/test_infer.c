@@ -1,10 +1,11 @@
-/* KV-cache inference (lib/infer/infer.c, lib/backend/cpu/cpu_infer.c) against the
+/* KV-cache inference (lib/infer/infer.c over the CPU backend's infer_*
+ * entries, lib/backend/cpu/cpu_infer*.c) against the
  * model's own forward pass (mg_gpt_forward on the cropped context, the
  * minGPT way): logits at every step and greedy tokens, for every attention
  * variant, time-shift, no positional embedding, both GELUs, odd sizes, and
  * past the block size with every slide; bit-identical results across thread
  * counts, batch compositions and chunkings; the kernels against plain
- * references; the errors. */
+ * references; the errors, and a backend without the entries. */
 #include "check.h"
 
 #include <string.h>
@@ -12,7 +13,6 @@
 #include "backend/cpu/cpu.h"
 #include "model/gpt_internal.h"
 #include "infer/infer.h"
-#include "backend/cpu/cpu_infer.h"
 #include "core/rng.h"
 #include "core/threads.h"
 
@@ -300,20 +300,22 @@ static void check_batches(void)
 	mg_gpt_free(g);
 }
 
-/* The packed Linear layer against a double-precision reference, and
- * bit-identical rows whatever the row count, offset and thread count. */
+/* The packed Linear layer (the table's infer_matmul) against a
+ * double-precision reference, and bit-identical rows whatever the row
+ * count, offset and thread count. */
 static void check_matmul(void)
 {
 	static const uint32_t shapes[][2] = { { 16, 8 }, { 65, 512 }, { 37, 30 }, { 3, 5 }, { 200, 129 } };
+	const mg_backend *be = mg_backend_cpu();
 
 	for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++) {
 		uint32_t OC = shapes[si][0], IC = shapes[si][1], R = 23;
 		float *w = malloc((size_t)OC * IC * 4), *b = malloc(OC * 4), *x = malloc((size_t)R * IC * 4);
-		float *mem = aligned_alloc(64, (mg_packed_floats(OC, IC) * 4 + 63) / 64 * 64);
+		float *mem = be->alloc(be->infer_pack_floats(OC, IC) * 4);
 		float *all = malloc((size_t)R * OC * 4), *one = malloc(OC * 4);
 		float *sum = malloc((size_t)R * OC * 4), *res = malloc((size_t)R * OC * 4);
+		const float *bias = si % 2 ? NULL : b;
 		double worst = 0.0;
-		mg_packed pk;
 		mg_rng r;
 		int bad = 0;
 
@@ -324,10 +326,10 @@ static void check_matmul(void)
 			b[i] = (float)mg_rng_normal(&r);
 		for (size_t i = 0; i < (size_t)R * IC; i++)
 			x[i] = (float)mg_rng_normal(&r);
-		mg_packed_fill(&pk, mem, w, OC, IC);
+		be->infer_pack(mem, w, OC, IC);
 		for (int nt = 1; nt <= 2; nt++) {
 			mg_threads_set(nt);
-			mg_packed_matmul(all, OC, x, IC, R, &pk, si % 2 ? NULL : b, 0);
+			be->infer_matmul(all, x, mem, bias, R, IC, OC, 0);
 			for (uint32_t i = 0; i < R; i++) {
 				for (uint32_t o = 0; o < OC; o++) {
 					double s = si % 2 ? 0.0 : b[o], a = 0.0;
@@ -337,41 +339,49 @@ static void check_matmul(void)
 					}
 					worst = fmax(worst, fabs(all[(size_t)i * OC + o] - s) / (a + 1.0));
 				}
-				mg_packed_matmul(one, OC, x + (size_t)i * IC, IC, 1, &pk, si % 2 ? NULL : b, 0);
+				be->infer_matmul(one, x + (size_t)i * IC, mem, bias, 1, IC, OC, 0);
 				bad += memcmp(one, all + (size_t)i * OC, OC * 4) != 0;
 			}
 			/* rows 5..16 alone: the same bits as inside the whole */
-			mg_packed_matmul(all, OC, x + 5 * (size_t)IC, IC, 12, &pk, si % 2 ? NULL : b, 0);
-			mg_packed_matmul(one, OC, x + 9 * (size_t)IC, IC, 1, &pk, si % 2 ? NULL : b, 0);
+			be->infer_matmul(all, x + 5 * (size_t)IC, mem, bias, 12, IC, OC, 0);
+			be->infer_matmul(one, x + 9 * (size_t)IC, mem, bias, 1, IC, OC, 0);
 			bad += memcmp(one, all + 4 * (size_t)OC, OC * 4) != 0;
 			/* add: out += the product, as adding the plain product afterwards */
 			for (size_t k = 0; k < (size_t)12 * OC; k++)
 				sum[k] = res[k] = (float)(k % 7) - 3.0f;
-			mg_packed_matmul(sum, OC, x + 5 * (size_t)IC, IC, 12, &pk, si % 2 ? NULL : b, 1);
+			be->infer_matmul(sum, x + 5 * (size_t)IC, mem, bias, 12, IC, OC, 1);
 			for (size_t k = 0; k < (size_t)12 * OC; k++)
 				bad += sum[k] != res[k] + all[k];
 		}
 		printf("  matmul %ux%u: max error %.2e of the sum of |terms|\n", OC, IC, worst);
 		CHECK(worst < 1e-6);
 		CHECK_EQ(bad, 0);
-		free(w), free(b), free(x), free(mem), free(all), free(one), free(sum), free(res);
+		free(w), free(b), free(x), free(all), free(one), free(sum), free(res);
+		be->free(mem);
 	}
 	mg_threads_set(0);
 }
 
-/* One attention row against the backend's full-sequence attention. */
+/* The cached attention (the table's infer_attention), one row at a time,
+ * against the reference full-sequence attention; then every row stored in
+ * one call and every third attended, with the same bits. */
 static void check_attention(void)
 {
+	const mg_backend *be = mg_backend_cpu();
+
 	for (uint32_t variant = 0; variant <= MG_ATTN_CIRCULANT; variant++) {
-		uint32_t H = 3, hs = 12, C = H * hs, T = 21, Tp = 24;
+		uint32_t H = 3, hs = 12, C = H * hs, T = 21, zero = 0, seq[21], pos[21], list[7];
 		float *qkv = malloc((size_t)T * 3 * C * 4), *out = malloc((size_t)T * C * 4), *probs = malloc((size_t)H * T * T * 4);
 		float *tw = malloc((size_t)H * T * T * 4), *tw_w = malloc((size_t)H * T * 4), *tw_b = malloc((size_t)H * T * 4);
-		float *kt = calloc((size_t)H * hs * Tp, 4), *v = calloc((size_t)T * C, 4), y[36], s[24];
+		float *y = malloc((size_t)T * C * 4), *y3 = malloc((size_t)7 * C * 4);
 		mg_attn a = { 1, T, C, H, T, variant, tw, tw_w, tw_b, { 0.0f, 0 } };
-		mg_attn_cache ac = { C, H, T, Tp, variant, tw, tw_w, tw_b };
-		mg_kv_view kv = { kt, v };
+		mg_attn ac = { 0, 0, C, H, T, variant, tw, tw_w, tw_b, { 0.0f, 0 } };
+		float *kv = be->alloc(be->infer_kv_floats(1, &ac) * 4), *kv2 = be->alloc(be->infer_kv_floats(2, &ac) * 4);
+		uint64_t bytes;
+		mg_backend_ctx *ctx = be->ctx_create(&ac, &bytes);
 		double worst = 0.0;
 		mg_rng r;
+		int bad = 0;
 
 		mg_rng_seed(&r, 40 + variant);
 		for (size_t i = 0; i < (size_t)T * 3 * C; i++)
@@ -382,20 +392,59 @@ static void check_attention(void)
 			tw_w[i] = (float)(1.0 + 0.5 * mg_rng_normal(&r));
 			tw_b[i] = (float)(1.0 + 0.5 * mg_rng_normal(&r));
 		}
-		mg_cpu_attention_forward(out, probs, qkv, &a);
+		mg_cpu_attention_forward_ref(out, probs, qkv, &a);
 		for (uint32_t t = 0; t < T; t++) {
-			for (uint32_t h = 0; h < H; h++)
-				for (uint32_t d = 0; d < hs; d++)
-					kt[((size_t)h * hs + d) * Tp + t] = qkv[(size_t)t * 3 * C + C + h * hs + d];
-			memcpy(v + (size_t)t * C, qkv + (size_t)t * 3 * C + 2 * C, C * 4);
-			for (uint32_t h = 0; h < H; h++)
-				mg_attend_head(y, qkv + (size_t)t * 3 * C, h, t, kv, &ac, s);
-			worst = fmax(worst, rel_diff(y, out + (size_t)t * C, C));
+			be->infer_attention(ctx, y + (size_t)t * C, kv, qkv + (size_t)t * 3 * C, &zero, &t, 1, NULL, 1, &ac);
+			worst = fmax(worst, rel_diff(y + (size_t)t * C, out + (size_t)t * C, C));
 		}
+		/* all rows as sequence 1 of 2 in one call, rows 0, 3, ... attended */
+		for (uint32_t t = 0; t < T; t++)
+			seq[t] = 1, pos[t] = t;
+		for (uint32_t k = 0; k < 7; k++)
+			list[k] = 3 * k;
+		be->infer_attention(ctx, y3, kv2, qkv, seq, pos, T, list, 7, &ac);
+		for (uint32_t k = 0; k < 7; k++)
+			bad += memcmp(y3 + (size_t)k * C, y + (size_t)list[k] * C, C * 4) != 0;
 		printf("  attention %s: max difference %.2e\n", mg_gpt_attention_name(variant), worst);
 		CHECK(worst < 1e-5);
-		free(qkv), free(out), free(probs), free(tw), free(tw_w), free(tw_b), free(kt), free(v);
+		CHECK_EQ(bad, 0);
+		free(qkv), free(out), free(probs), free(tw), free(tw_w), free(tw_b), free(y), free(y3);
+		be->free(kv), be->free(kv2);
+		be->ctx_free(ctx);
 	}
+}
+
+/* A backend without the inference entries (the CPU table with them NULL):
+ * the engine refuses it by name. */
+static void check_unsupported(void)
+{
+	mg_gpt_config c = config(1, 2, 16, 8, 10, MG_ATTN_VANILLA, 0, 1, MG_GELU_TANH);
+	mg_backend bare = *mg_backend_cpu();
+	mg_gpt *g;
+	mg_infer *inf;
+	mg_err e;
+
+	bare.name = "bare";
+	bare.infer_pack_floats = NULL;
+	bare.infer_pack = NULL;
+	bare.infer_matmul = NULL;
+	bare.infer_embed = NULL;
+	bare.infer_shift = NULL;
+	bare.infer_gather = NULL;
+	bare.infer_kv_floats = NULL;
+	bare.infer_attention = NULL;
+	CHECK(mg_gpt_create_on(&g, &c, &bare, &e) == MG_OK);
+	CHECK(mg_gpt_init_weights(g, 1) == MG_OK);
+	CHECK(mg_infer_init(&inf, g, 1, 1, &e) == MG_E_UNSUPPORTED);
+	CHECK(!strcmp(e.msg, "sampling on the bare backend is not available yet"));
+	CHECK(inf == NULL);
+	/* one entry missing is enough */
+	bare = *mg_backend_cpu();
+	bare.name = "half";
+	bare.infer_attention = NULL;
+	CHECK(mg_infer_init(&inf, g, 1, 1, &e) == MG_E_UNSUPPORTED);
+	CHECK(!strcmp(e.msg, "sampling on the half backend is not available yet"));
+	mg_gpt_free(g);
 }
 
 static void check_errors(void)
@@ -432,5 +481,6 @@ int main(void)
 	printf("batches, chunks and threads\n");
 	check_batches();
 	check_errors();
+	check_unsupported();
 	CHECK_DONE();
 }

@@ -1,6 +1,8 @@
-/* The CPU backend: host memory and the kernels of lib/op_*.c. */
+/* The CPU backend: host memory, the context of cpu_ctx.c and the kernels of
+ * lib/backend/cpu/cpu_*.c as the table of lib/backend/backend.h. */
 #define _DEFAULT_SOURCE /* madvise */
 #include "backend/cpu/cpu.h"
+#include "backend/cpu/cpu_infer.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -48,10 +50,10 @@ static const mg_backend cpu = {
 	.shift_backward = mg_cpu_shift_backward,
 	.matmul_forward = mg_cpu_matmul_forward,
 	.matmul_backward = mg_cpu_matmul_backward,
+	.ctx_create = mg_cpu_ctx_create,
+	.ctx_free = mg_cpu_ctx_free,
 	.attention_forward = mg_cpu_attention_forward,
 	.attention_backward = mg_cpu_attention_backward,
-	.attention_forward_ws = mg_cpu_attention_forward_ws,
-	.attention_backward_ws = mg_cpu_attention_backward_ws,
 	.gelu_forward = mg_cpu_gelu_forward,
 	.gelu_backward = mg_cpu_gelu_backward,
 	.residual_forward = mg_cpu_residual_forward,
@@ -59,6 +61,14 @@ static const mg_backend cpu = {
 	.crossentropy_forward = mg_cpu_crossentropy_forward,
 	.crossentropy_backward = mg_cpu_crossentropy_backward,
 	.adamw_update = mg_cpu_adamw_update,
+	.infer_pack_floats = mg_cpu_infer_pack_floats,
+	.infer_pack = mg_cpu_infer_pack,
+	.infer_matmul = mg_cpu_infer_matmul,
+	.infer_embed = mg_cpu_infer_embed,
+	.infer_shift = mg_cpu_infer_shift,
+	.infer_gather = mg_cpu_infer_gather,
+	.infer_kv_floats = mg_cpu_infer_kv_floats,
+	.infer_attention = mg_cpu_infer_attention,
 };
 
 const mg_backend *mg_backend_cpu(void) { return &cpu; }

@@ -1,9 +1,9 @@
 /* Causal self-attention with the time-weighting variants (CPU), the fast
  * path: the math and notation of cpu_attention_ref.c, with the matrix
  * products of each (sequence b, head h) pair done by the cache-sized kernels
- * of smallgemm.c on blocks of R = MG_ATTN_ROWS query rows, skipping the
+ * of smallgemm.c on blocks of R = MG_CPU_ATTN_ROWS query rows, skipping the
  * zeros above the diagonal (about half the square's work for T = 128).
- * Per pair, the thread's scratch holds the pair's slices of q, k, v (and dy,
+ * Per pair, the thread's tile of the context (cpu_ctx.c) holds the pair's slices of q, k, v (and dy,
  * dk, dv) packed or transposed (rows of qkv lie 3C apart, a stride that maps
  * them onto a few cache sets) and tiles X, Z of (R, r1) for the block of
  * rows [r0, r1):
@@ -165,8 +165,8 @@ static void forward_pair(float *out, float *probs, const float *qkv, const mg_at
 	 * onto a few cache sets */
 	mg_smallgemm_transpose(Kt, T, K, C3, T, hs);
 	mg_smallgemm_copy(Vp, hs, V, C3, T, hs);
-	for (uint32_t r0 = 0; r0 < T; r0 += MG_ATTN_ROWS) {
-		uint32_t r1 = r0 + MG_ATTN_ROWS < T ? r0 + MG_ATTN_ROWS : T, m = r1 - r0;
+	for (uint32_t r0 = 0; r0 < T; r0 += MG_CPU_ATTN_ROWS) {
+		uint32_t r1 = r0 + MG_CPU_ATTN_ROWS < T ? r0 + MG_CPU_ATTN_ROWS : T, m = r1 - r0;
 		const float *A = P + (size_t)r0 * T;
 		size_t lda = T;
 
@@ -196,12 +196,12 @@ static void forward_pair(float *out, float *probs, const float *qkv, const mg_at
 	}
 }
 
-/* s: the thread's scratch (mg_attn_scratch_floats). */
+/* s: the thread's tile (cpu_ctx.c). */
 static void backward_pair(float *dqkv, float *datt, const float *dout, const float *qkv, const float *probs,
 			  const mg_attn *a, size_t bh, float *s)
 {
 	uint32_t T = a->T, C = a->C, H = a->H, hs = C / H, b = (uint32_t)(bh / H), h = (uint32_t)(bh % H);
-	uint32_t R = T < MG_ATTN_ROWS ? T : MG_ATTN_ROWS;
+	uint32_t R = T < MG_CPU_ATTN_ROWS ? T : MG_CPU_ATTN_ROWS;
 	size_t C3 = 3 * (size_t)C, off = (size_t)b * T * C3 + (size_t)h * hs, th = (size_t)T * hs;
 	const float *Q = qkv + off, *K = Q + C, *V = Q + 2 * (size_t)C, *P = probs + bh * T * T;
 	const float *dY = dout + (size_t)b * T * C + (size_t)h * hs;
@@ -217,8 +217,8 @@ static void backward_pair(float *dqkv, float *datt, const float *dout, const flo
 	mg_smallgemm_copy(Qp, hs, Q, C3, T, hs);
 	mg_smallgemm_copy(dYp, hs, dY, C, T, hs);
 	memset(dKp, 0, 2 * th * sizeof *dKp);
-	for (uint32_t r0 = 0; r0 < T; r0 += MG_ATTN_ROWS) {
-		uint32_t r1 = r0 + MG_ATTN_ROWS < T ? r0 + MG_ATTN_ROWS : T, m = r1 - r0;
+	for (uint32_t r0 = 0; r0 < T; r0 += MG_CPU_ATTN_ROWS) {
+		uint32_t r1 = r0 + MG_CPU_ATTN_ROWS < T ? r0 + MG_CPU_ATTN_ROWS : T, m = r1 - r0;
 		const float *A = P + (size_t)r0 * T;
 		size_t lda = T;
 
@@ -260,47 +260,25 @@ static void backward_pair(float *dqkv, float *datt, const float *dout, const flo
 	mg_smallgemm_copy(dQ + 2 * (size_t)C, C3, dVp, hs, T, hs);
 }
 
-void mg_cpu_attention_forward_ws(float *out, float *probs, const float *qkv, const mg_attn *a, float *scratch,
-				 uint32_t threads)
+void mg_cpu_attention_forward(mg_backend_ctx *ctx, float *out, float *probs, const float *qkv, const mg_attn *a)
 {
 	uint32_t T = a->T, hs = a->C / a->H;
-	size_t pairs = (size_t)a->B * a->H, tile = mg_attn_scratch_floats(T, hs);
-	int nt = mg_threads_get() < (int)threads ? mg_threads_get() : (int)threads;
+	size_t pairs = (size_t)a->B * a->H;
 
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+#pragma omp parallel for num_threads(mg_cpu_ctx_threads(ctx)) schedule(dynamic, 1)
 	for (size_t bh = 0; bh < pairs; bh++) {
-		float *Kt = scratch + (size_t)omp_get_thread_num() * tile, *Vp = Kt + (size_t)hs * T;
+		float *Kt = ctx->scratch + (size_t)omp_get_thread_num() * ctx->tile, *Vp = Kt + (size_t)hs * T;
 		forward_pair(out, probs, qkv, a, bh, Kt, Vp, Vp + (size_t)hs * T);
 	}
 }
 
-void mg_cpu_attention_backward_ws(float *dqkv, float *dtw, float *dtw_w, float *dtw_b, float *datt, const float *dout,
-				  const float *qkv, const float *probs, const mg_attn *a, float *scratch, uint32_t threads)
+void mg_cpu_attention_backward(mg_backend_ctx *ctx, float *dqkv, float *dtw, float *dtw_w, float *dtw_b, float *datt,
+			       const float *dout, const float *qkv, const float *probs, const mg_attn *a)
 {
-	uint32_t B = a->B, T = a->T, H = a->H, tb = a->block;
-	size_t pairs = (size_t)B * H, tile = mg_attn_scratch_floats(T, a->C / H);
-	int nt = mg_threads_get() < (int)threads ? mg_threads_get() : (int)threads;
+	size_t pairs = (size_t)a->B * a->H;
 
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+#pragma omp parallel for num_threads(mg_cpu_ctx_threads(ctx)) schedule(dynamic, 1)
 	for (size_t bh = 0; bh < pairs; bh++)
-		backward_pair(dqkv, datt, dout, qkv, probs, a, bh, scratch + (size_t)omp_get_thread_num() * tile);
-	if (a->variant == MG_ATTN_VANILLA)
-		return;
-	/* time weights: per head, G summed over the sequences in order */
-#pragma omp parallel for num_threads(mg_threads_get()) schedule(dynamic, 1)
-	for (uint32_t h = 0; h < H; h++) {
-		for (uint32_t i = 0; i < T; i++)
-			for (uint32_t j = 0; j <= i; j++) {
-				float g = 0.0f;
-				for (uint32_t b = 0; b < B; b++)
-					g += datt[(((size_t)b * H + h) * T + i) * T + j];
-				if (a->variant == MG_ATTN_TIME_WEIGHTING) {
-					dtw[((size_t)h * tb + i) * tb + j] += g;
-				} else {
-					size_t wi = (size_t)h * tb + tb - 1 - (i - j), bi = (size_t)h * tb + j;
-					dtw_w[wi] += g * a->tw_b[bi];
-					dtw_b[bi] += g * a->tw_w[wi];
-				}
-			}
-	}
+		backward_pair(dqkv, datt, dout, qkv, probs, a, bh, ctx->scratch + (size_t)omp_get_thread_num() * ctx->tile);
+	mg_cpu_attention_dtw(dtw, dtw_w, dtw_b, datt, NULL, a); /* datt holds G = D P */
 }

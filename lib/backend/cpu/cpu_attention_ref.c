@@ -1,6 +1,6 @@
 /* Causal self-attention with the time-weighting variants (CPU): the plain
- * reference loops, the backend's attention ops without scratch, against
- * which the fast path of cpu_attention.c is tested.
+ * reference loops, without scratch, against which the fast path of
+ * cpu_attention.c (the table's) and the other backends are tested.
  *
  * For sequence b, head h, query position i and key position j <= i:
  *   S[i,j] = q_i . k_j / sqrt(hs)        P = softmax_j(S)      (saved, (B,H,T,T))
@@ -21,10 +21,9 @@
 #include <string.h>
 
 #include "backend/cpu/cpu.h"
-#include "model/gpt.h"
 #include "core/threads.h"
 
-void mg_cpu_attention_forward(float *out, float *probs, const float *qkv, const mg_attn *a)
+void mg_cpu_attention_forward_ref(float *out, float *probs, const float *qkv, const mg_attn *a)
 {
 	uint32_t B = a->B, T = a->T, C = a->C, H = a->H, hs = C / H;
 	size_t C3 = 3 * (size_t)C, pairs = (size_t)B * H;
@@ -71,10 +70,10 @@ void mg_cpu_attention_forward(float *out, float *probs, const float *qkv, const 
 	}
 }
 
-void mg_cpu_attention_backward(float *dqkv, float *dtw, float *dtw_w, float *dtw_b, float *datt, const float *dout,
-			       const float *qkv, const float *probs, const mg_attn *a)
+void mg_cpu_attention_backward_ref(float *dqkv, float *dtw, float *dtw_w, float *dtw_b, float *datt,
+				   const float *dout, const float *qkv, const float *probs, const mg_attn *a)
 {
-	uint32_t B = a->B, T = a->T, C = a->C, H = a->H, hs = C / H, tb = a->block;
+	uint32_t B = a->B, T = a->T, C = a->C, H = a->H, hs = C / H;
 	size_t C3 = 3 * (size_t)C, pairs = (size_t)B * H;
 	float scale = 1.0f / sqrtf((float)hs), keep_scale = a->drop.p > 0.0f ? 1.0f / (1.0f - a->drop.p) : 1.0f;
 	uint32_t thr = mg_dropout_threshold(a->drop.p);
@@ -119,18 +118,31 @@ void mg_cpu_attention_backward(float *dqkv, float *dtw, float *dtw_w, float *dtw
 			}
 		}
 	}
+	mg_cpu_attention_dtw(dtw, dtw_w, dtw_b, datt, probs, a); /* datt holds D */
+}
+
+void mg_cpu_attention_dtw(float *dtw, float *dtw_w, float *dtw_b, const float *datt, const float *probs,
+			  const mg_attn *a)
+{
+	uint32_t B = a->B, T = a->T, H = a->H, tb = a->block;
+
 	if (a->variant == MG_ATTN_VANILLA)
 		return;
-	/* time weights: per head, sum D P over the sequences in order */
-#pragma omp parallel for num_threads(mg_threads_get()) schedule(static)
+#pragma omp parallel for num_threads(mg_threads_get()) schedule(dynamic, 1)
 	for (uint32_t h = 0; h < H; h++) {
 		for (uint32_t i = 0; i < T; i++)
 			for (uint32_t j = 0; j <= i; j++) {
 				float g = 0.0f;
-				for (uint32_t b = 0; b < B; b++) {
-					size_t at = (((size_t)b * H + h) * T + i) * T + j;
-					g += datt[at] * probs[at];
-				}
+				/* two loops, so each keeps its own rounding (a fused
+				 * multiply-add in the first) */
+				if (probs)
+					for (uint32_t b = 0; b < B; b++) {
+						size_t at = (((size_t)b * H + h) * T + i) * T + j;
+						g += datt[at] * probs[at];
+					}
+				else
+					for (uint32_t b = 0; b < B; b++)
+						g += datt[(((size_t)b * H + h) * T + i) * T + j];
 				if (a->variant == MG_ATTN_TIME_WEIGHTING) {
 					dtw[((size_t)h * tb + i) * tb + j] += g;
 				} else {

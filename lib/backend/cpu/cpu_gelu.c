@@ -11,7 +11,6 @@
 #include <math.h>
 
 #include "backend/cpu/cpu.h"
-#include "model/gpt.h"
 #include "core/threads.h"
 #include "backend/cpu/vmath.h"
 

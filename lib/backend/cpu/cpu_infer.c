@@ -1,5 +1,5 @@
-/* Inference kernels (CPU): the packed Linear layer and attention against a
- * KV cache.
+/* The Linear layer of KV-cache inference (CPU): weights packed for
+ * row-at-a-time decoding (the table's infer_pack, infer_matmul).
  *
  * Linear: decoding one token reads every weight once and does one multiply-
  * add with it, so it is bound by memory bandwidth; a prefill of many rows is
@@ -15,21 +15,12 @@
  * fma(x[r,k], w[o,k], acc) for k = 0, 1, ... in order, then + bias, then
  * (a residual connection) + out: the same bits for any row count, row
  * position and thread count. The scalar fallback uses fmaf, which rounds
- * exactly as the vector FMA.
- *
- * Attention: for a query at window position i, S[j] = (q . k_j) / sqrt(hs)
- * for j <= i, P = softmax(S), y = sum_j P[j] W[i,j] v_j, W the time weights
- * (1, time_weight[h,i,j], or time_w[h,T-1-(i-j)] time_b[h,j]), as
- * cpu_attention.c. Keys are stored transposed per head (hs, Tp) so 8 scores
- * are one vector accumulated over the channels in order; the exponentials
- * are vmath.h's; y is accumulated over positions in order, 8 channels per
- * vector. */
+ * exactly as the vector FMA. */
 #include "backend/cpu/cpu_infer.h"
 
 #include <math.h>
 #include <string.h>
 
-#include "model/gpt.h"
 #include "core/threads.h"
 #include "backend/cpu/vmath.h"
 
@@ -39,16 +30,27 @@
 #define MR_MAX 6
 #define PAR_WORK (1u << 16) /* multiply-adds below which threads cost more than they give */
 
-size_t mg_packed_floats(uint32_t OC, uint32_t IC) { return (size_t)((OC + MG_PANEL - 1) / MG_PANEL) * IC * MG_PANEL; }
+/* Width of a panel: the packed layout keeps 16 consecutive outputs (two
+ * 8-float vectors) of every input channel together. */
+#define MG_PANEL 16
 
-void mg_packed_fill(mg_packed *pk, float *mem, const float *w, uint32_t OC, uint32_t IC)
+/* A weight matrix w (OC,IC), PyTorch's Linear layout, repacked as panels:
+ * panel p holds outputs 16p..16p+15 as (IC,16), so element (o,k) is at
+ * p[(o/16) IC 16 + k 16 + o%16]; outputs past OC are zeros. */
+typedef struct mg_packed {
+	const float *p; /* panels * IC * 16 floats, 64-byte aligned */
+	uint32_t IC, OC, panels;
+} mg_packed;
+
+size_t mg_cpu_infer_pack_floats(uint32_t OC, uint32_t IC)
+{
+	return (size_t)((OC + MG_PANEL - 1) / MG_PANEL) * IC * MG_PANEL;
+}
+
+void mg_cpu_infer_pack(float *mem, const float *w, uint32_t OC, uint32_t IC)
 {
 	uint32_t panels = (OC + MG_PANEL - 1) / MG_PANEL;
 
-	pk->p = mem;
-	pk->IC = IC;
-	pk->OC = OC;
-	pk->panels = panels;
 #pragma omp parallel for num_threads(mg_threads_get()) schedule(static)
 	for (uint32_t p = 0; p < panels; p++)
 		for (uint32_t k = 0; k < IC; k++)
@@ -222,8 +224,9 @@ static void tail_rows(int n, float *out, size_t ldo, const float *x, size_t ldx,
 	}
 }
 
-void mg_packed_matmul(float *out, size_t ldo, const float *x, size_t ldx, size_t R, const mg_packed *w,
-		      const float *bias, int add)
+/* out (R,OC) (+)= x (R,IC) w^T + bias, rows ldo and ldx floats apart. */
+static void packed_matmul(float *out, size_t ldo, const float *x, size_t ldx, size_t R, const mg_packed *w,
+			  const float *bias, int add)
 {
 	uint32_t groups = (w->panels + GROUP - 1) / GROUP;
 
@@ -259,102 +262,10 @@ void mg_packed_matmul(float *out, size_t ldo, const float *x, size_t ldx, size_t
 	}
 }
 
-/* W[i,j] of head h. */
-static inline float time_weight(const mg_attn_cache *a, uint32_t h, uint32_t i, uint32_t j)
+void mg_cpu_infer_matmul(float *out, const float *inp, const float *wp, const float *bias, size_t N, uint32_t IC,
+			 uint32_t OC, int add)
 {
-	size_t tb = a->block;
+	mg_packed w = { wp, IC, OC, (OC + MG_PANEL - 1) / MG_PANEL };
 
-	switch (a->variant) {
-	case MG_ATTN_TIME_WEIGHTING: return a->tw[(h * tb + i) * tb + j];
-	case MG_ATTN_CIRCULANT: return a->tw_w[h * tb + tb - 1 - (i - j)] * a->tw_b[h * tb + j];
-	default: return 1.0f;
-	}
-}
-
-/* s[j] = q . k_j for j in [j0, j0 + 8 nb), each a sum over the channels in
- * order. */
-static inline void scores(float *s, const float *q, const float *kt, uint32_t hs, uint32_t Tp, uint32_t j0, int nb)
-{
-#if MG_SIMD
-	__m256 acc[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps() };
-	for (uint32_t c = 0; c < hs; c++) {
-		__m256 qb = _mm256_broadcast_ss(q + c);
-		for (int b = 0; b < nb; b++)
-			acc[b] = _mm256_fmadd_ps(qb, _mm256_loadu_ps(kt + (size_t)c * Tp + j0 + 8 * b), acc[b]);
-	}
-	for (int b = 0; b < nb; b++)
-		_mm256_storeu_ps(s + j0 + 8 * b, acc[b]);
-#else
-	for (int b = 0; b < 8 * nb; b++) {
-		float t = 0.0f;
-		for (uint32_t c = 0; c < hs; c++)
-			t = fmaf(q[c], kt[(size_t)c * Tp + j0 + b], t);
-		s[j0 + b] = t;
-	}
-#endif
-}
-
-void mg_attend_head(float *y, const float *q, uint32_t h, uint32_t pos, mg_kv_view kv, const mg_attn_cache *a,
-		    float *s)
-{
-	uint32_t C = a->C, hs = C / a->H, Tp = a->Tp, n = pos + 1, j0 = 0;
-	const float *kt = kv.kt + (size_t)h * hs * Tp, *qh = q + (size_t)h * hs;
-	float scale = 1.0f / sqrtf((float)hs), mx = -INFINITY, sum = 0.0f;
-	float *yh = y + (size_t)h * hs;
-	uint32_t c = 0;
-
-	/* scores for blocks of 8 positions; the last block may read past pos
-	 * into cache slots whose values are ignored */
-	for (; j0 + 32 <= n; j0 += 32)
-		scores(s, qh, kt, hs, Tp, j0, 4);
-	for (; j0 < n; j0 += 8)
-		scores(s, qh, kt, hs, Tp, j0, 1);
-	for (uint32_t j = 0; j < n; j++) {
-		s[j] *= scale;
-		mx = s[j] > mx ? s[j] : mx;
-	}
-#if MG_SIMD
-	/* exp 8 at a time (vmath.h, about 1 ulp); the lanes past pos hold
-	 * scores of stale cache slots, computed and ignored */
-	for (uint32_t j = 0; j < n; j += 8)
-		_mm256_storeu_ps(s + j, mg_v8_exp(_mm256_sub_ps(_mm256_loadu_ps(s + j), _mm256_set1_ps(mx))));
-	for (uint32_t j = 0; j < n; j++)
-		sum += s[j];
-#else
-	for (uint32_t j = 0; j < n; j++) {
-		s[j] = expf(s[j] - mx);
-		sum += s[j];
-	}
-#endif
-	for (uint32_t j = 0; j < n; j++)
-		s[j] = s[j] / sum * time_weight(a, h, pos, j);
-	/* y = sum_j s[j] v_j, in order of j */
-#if MG_SIMD
-	for (; c + 64 <= hs; c += 64) {
-		__m256 acc[8];
-		for (int b = 0; b < 8; b++)
-			acc[b] = _mm256_setzero_ps();
-		for (uint32_t j = 0; j < n; j++) {
-			__m256 sb = _mm256_broadcast_ss(s + j);
-			const float *v = kv.v + (size_t)j * C + (size_t)h * hs + c;
-			for (int b = 0; b < 8; b++)
-				acc[b] = _mm256_fmadd_ps(sb, _mm256_loadu_ps(v + 8 * b), acc[b]);
-		}
-		for (int b = 0; b < 8; b++)
-			_mm256_storeu_ps(yh + c + 8 * b, acc[b]);
-	}
-	for (; c + 8 <= hs; c += 8) {
-		__m256 acc = _mm256_setzero_ps();
-		for (uint32_t j = 0; j < n; j++)
-			acc = _mm256_fmadd_ps(_mm256_broadcast_ss(s + j),
-					      _mm256_loadu_ps(kv.v + (size_t)j * C + (size_t)h * hs + c), acc);
-		_mm256_storeu_ps(yh + c, acc);
-	}
-#endif
-	for (; c < hs; c++) {
-		float t = 0.0f;
-		for (uint32_t j = 0; j < n; j++)
-			t = fmaf(s[j], kv.v[(size_t)j * C + (size_t)h * hs + c], t);
-		yh[c] = t;
-	}
+	packed_matmul(out, OC, inp, IC, N, &w, bias, add);
 }
