@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tasks/adder.h"
 #include "cli.h"
 #include "io/tokstream.h"
+#include "tasks/adder.h"
 
 static const char usage[] =
 	"usage: adder-gen [-fq] [--digits n] [-s seed] [--problems n] [--test n]\n"

@@ -5,11 +5,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/clock.h"
 #include "bpe/bpe_encode.h"
 #include "bpe/bpe_stream.h"
-#include "cli.h"
 #include "bpe/gpt2_import.h"
+#include "cli.h"
+#include "core/clock.h"
 #include "io/idtext.h"
 #include "io/tokstream.h"
 

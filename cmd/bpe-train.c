@@ -4,10 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/clock.h"
 #include "bpe/bpe_train.h"
-#include "cli.h"
 #include "bpe/gpt2_import.h"
+#include "cli.h"
+#include "core/clock.h"
 #include "io/tokenizer.h"
 
 static const char usage[] =

@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "io/chunk.h"
 #include "io/ckpt.h"
-#include "cli.h"
-#include "model/gpt.h"
 #include "io/tokstream.h"
+#include "model/gpt.h"
 
 static const char usage[] =
 	"usage: gpt-init [-fq] [--layers n] [--heads n] [--embd n] [--block n]\n"

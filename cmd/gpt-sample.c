@@ -7,17 +7,17 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/clock.h"
-#include "core/autothreads.h"
 #include "bpe/bpe_encode.h"
-#include "io/ckpt.h"
 #include "cli.h"
-#include "model/gpt.h"
+#include "core/autothreads.h"
+#include "core/clock.h"
+#include "core/threads.h"
 #include "infer/generate.h"
 #include "infer/infer.h"
 #include "infer/sample.h"
-#include "core/threads.h"
+#include "io/ckpt.h"
 #include "io/tokstream.h"
+#include "model/gpt.h"
 
 static const char usage[] =
 	"usage: gpt-sample [-fqv] [--prompt text | --prompt-file file |\n"

@@ -12,17 +12,17 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "core/clock.h"
-#include "io/ckpt.h"
 #include "cli.h"
-#include "model/gpt.h"
+#include "core/clock.h"
 #include "core/threads.h"
+#include "io/ckpt.h"
 #include "io/outfile.h"
 #include "io/tokstream.h"
+#include "model/gpt.h"
 #include "train/train_data.h"
 #include "train/train_setup.h"
-#include "train/trainer.h"
 #include "train/train_state.h"
+#include "train/trainer.h"
 
 static const char usage[] =
 	"usage: gpt-train [-fqv] --data file [--val file | --val-split frac]\n"

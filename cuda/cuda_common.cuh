@@ -91,7 +91,7 @@ __device__ inline float mg_cu_block_max(float v, float *sh)
 
 /* ------------------------------------------------------------ dropout */
 
-/* mg_hash64 (lib/core/rng.h), bit for bit. */
+/* mg_hash64 (lib/core/hash.h), bit for bit. */
 __device__ inline uint64_t mg_cu_hash64(uint64_t x)
 {
 	x += 0x9e3779b97f4a7c15ull;

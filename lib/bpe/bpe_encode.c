@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/hash.h"
 #include "bpe/pretok.h"
 #include "bpe/specials.h"
 #include "bpe/unicode.h"
+#include "core/hash.h"
 
 #define NONE UINT32_MAX
 #define NOPAIR UINT64_MAX

@@ -16,10 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/hash.h"
 #include "bpe/pretok.h"
 #include "bpe/specials.h"
 #include "bpe/unicode.h"
+#include "core/hash.h"
 
 #define NONE UINT32_MAX
 #define DEAD UINT32_MAX

@@ -2,11 +2,12 @@
  * together in one mg_infer_run, then each picks its token in sequence
  * order from its own generator, so what a sequence gets depends on its
  * prompt, seed and index only. */
-#include "core/clock.h"
 #include "infer/generate.h"
 
 #include <assert.h>
 #include <stdlib.h>
+
+#include "core/clock.h"
 
 /* What sequence s was asked for at its start. */
 typedef struct gen_seq {

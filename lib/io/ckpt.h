@@ -8,8 +8,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "io/dtype.h"
 #include "core/err.h"
+#include "io/dtype.h"
 #include "io/kv.h"
 #include "io/tokenizer.h"
 

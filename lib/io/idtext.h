@@ -8,9 +8,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "core/ids.h"
 #include "core/bytes.h"
 #include "core/err.h"
+#include "core/ids.h"
 
 typedef struct mg_idtext_writer {
 	FILE *f;

@@ -10,8 +10,8 @@
 #include <stdio.h>
 
 #include "core/bytes.h"
-#include "io/chunk.h"
 #include "core/err.h"
+#include "io/chunk.h"
 
 enum { MG_TOKENIZER_BPE = 1, MG_TOKENIZER_CHARS = 2, MG_TOKENIZER_PALETTE = 3 };
 enum { MG_SPLIT_NONE = 0, MG_SPLIT_GPT2 = 1 };

@@ -8,8 +8,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "io/chunk.h"
 #include "core/err.h"
+#include "io/chunk.h"
 #include "io/tokenizer.h"
 
 enum {

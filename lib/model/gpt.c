@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/gpt_internal.h"
 #include "core/rng.h"
+#include "model/gpt_internal.h"
 
 #define ALIGN_FLOATS 16 /* 64 bytes: every tensor starts on a cache line */
 

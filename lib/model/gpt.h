@@ -9,8 +9,8 @@
 #include <stdint.h>
 
 #include "backend/backend.h" /* also MG_ATTN_* and MG_GELU_* */
-#include "io/ckpt.h"
 #include "core/err.h"
+#include "io/ckpt.h"
 #include "io/kv.h"
 
 /* Limits mg_gpt_config_check enforces (beyond the format's: every tensor at

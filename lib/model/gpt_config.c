@@ -3,8 +3,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "model/gpt.h"
 #include "io/ckpt.h" /* MG_VOCAB_MAX, the formats' limit, through the embedded tokenizer */
+#include "model/gpt.h"
 
 static const char *const attention_names[] = { "vanilla", "time-weighting", "circulant", NULL };
 static const char *const gelu_names[] = { "tanh", "erf", NULL };

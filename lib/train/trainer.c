@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/ckpt.h"
 #include "core/rng.h"
+#include "io/ckpt.h"
 
 #define KEY_DROPOUT 0x64726f706f757431ull /* "dropout1" */
 

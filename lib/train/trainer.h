@@ -10,8 +10,8 @@
 #include <stdio.h>
 
 #include "core/err.h"
-#include "model/gpt.h"
 #include "io/tokenizer.h"
+#include "model/gpt.h"
 #include "train/train_data.h"
 #include "train/train_state.h"
 

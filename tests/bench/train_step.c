@@ -9,9 +9,9 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "model/gpt.h"
 #include "core/rng.h"
 #include "core/threads.h"
+#include "model/gpt.h"
 
 static double now(void)
 {

@@ -14,10 +14,10 @@
 
 #include "backend/backend.h"
 #include "backend/cpu/cpu.h" /* the reference attention */
+#include "core/rng.h"
 #include "infer/infer.h"
 #include "model/gpt.h"
 #include "model/gpt_internal.h"
-#include "core/rng.h"
 
 /* Tolerances, relative to the largest value of the output. fp32 products
  * and reductions in another order agree to a few ulps of the largest term;

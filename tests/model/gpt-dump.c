@@ -17,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/threads.h"
 #include "io/ckpt.h"
 #include "model/gpt_internal.h"
-#include "core/threads.h"
 
 static void die(const char *what, const mg_err *e)
 {

@@ -9,8 +9,8 @@
 
 #include "bpe/bpe_stream.h"
 #include "bpe/bpe_train.h"
-#include "check.h"
 #include "bpe/gpt2_import.h"
+#include "check.h"
 
 typedef struct got {
 	mg_ids ids;

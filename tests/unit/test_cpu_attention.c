@@ -10,8 +10,8 @@
 #include "gradcheck.h"
 
 #include "backend/cpu/cpu.h"
-#include "model/gpt.h" /* mg_gpt_attention_name */
 #include "core/threads.h"
+#include "model/gpt.h" /* mg_gpt_attention_name */
 
 typedef struct {
 	mg_attn a;

@@ -5,8 +5,8 @@
 #include "gradcheck.h"
 
 #include "backend/backend.h"
-#include "model/gpt.h"
 #include "core/threads.h"
+#include "model/gpt.h"
 
 typedef struct {
 	size_t n;

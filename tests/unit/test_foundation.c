@@ -3,12 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tasks/adder.h"
 #include "check.h"
+#include "core/rng.h"
 #include "io/dtype.h"
 #include "io/kv.h"
-#include "core/rng.h"
 #include "io/tokstream.h"
+#include "tasks/adder.h"
 
 static void test_f16(void)
 {

@@ -7,9 +7,9 @@
 #include <string.h>
 
 #include "bpe/bpe_encode.h"
-#include "check.h"
 #include "bpe/gpt2_import.h"
 #include "bpe/pretok.h"
+#include "check.h"
 
 #define DATA "tests/data/gpt2/"
 

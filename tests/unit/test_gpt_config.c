@@ -6,8 +6,8 @@
 
 #include "check.h"
 
-#include "model/gpt_internal.h"
 #include "core/threads.h"
+#include "model/gpt_internal.h"
 
 static mg_gpt_config seed_config(void)
 {

@@ -6,8 +6,8 @@
 #include "check.h"
 #include "gradcheck.h"
 
-#include "model/gpt_internal.h"
 #include "core/threads.h"
+#include "model/gpt_internal.h"
 
 typedef struct {
 	uint32_t B, T;

@@ -11,10 +11,10 @@
 #include <string.h>
 
 #include "backend/cpu/cpu.h"
-#include "model/gpt_internal.h"
-#include "infer/infer.h"
 #include "core/rng.h"
 #include "core/threads.h"
+#include "infer/infer.h"
+#include "model/gpt_internal.h"
 
 /* Logits of the cached engine against the full forward pass: relative to
  * the logits' scale (float sums of a few hundred terms in another order). */

@@ -6,10 +6,10 @@
  * changes no piece. */
 #include <string.h>
 
-#include "check.h"
 #include "bpe/pretok.h"
-#include "core/rng.h"
 #include "bpe/unicode.h"
+#include "check.h"
+#include "core/rng.h"
 
 #define MAXC 64
 

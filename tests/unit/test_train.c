@@ -7,13 +7,13 @@
 
 #include <string.h>
 
+#include "core/threads.h"
 #include "io/ckpt.h"
 #include "model/gpt_internal.h"
-#include "core/threads.h"
-#include "train/train_data.h"
-#include "train/trainer.h"
 #include "train/lr_sched.h"
+#include "train/train_data.h"
 #include "train/train_state.h"
+#include "train/trainer.h"
 
 /* ------------------------------------------------------------ helpers */
 

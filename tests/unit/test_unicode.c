@@ -3,8 +3,8 @@
  * and lossless UTF-8 decoding. */
 #include <string.h>
 
-#include "check.h"
 #include "bpe/unicode.h"
+#include "check.h"
 
 static int in_ranges(const mg_uc_range *r, uint32_t n, uint32_t cp)
 {

@@ -10,8 +10,8 @@
 #include <zlib.h>
 
 #include "check.h"
-#include "io/ckpt.h"
 #include "io/chunk.h"
+#include "io/ckpt.h"
 #include "io/tokstream.h"
 
 #define DIR_DEFAULT "formats/vectors"

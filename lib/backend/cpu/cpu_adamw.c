@@ -4,8 +4,8 @@
 #include <math.h>
 
 #include "backend/cpu/cpu.h"
-#include "core/threads.h"
 #include "backend/cpu/vmath.h"
+#include "core/threads.h"
 
 void mg_cpu_adamw_update(float *p, const float *g, float *m, float *v, size_t n, const mg_adamw_args *a)
 {

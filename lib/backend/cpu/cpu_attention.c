@@ -21,8 +21,8 @@
 
 #include "backend/cpu/cpu.h"
 #include "backend/cpu/smallgemm.h"
-#include "core/threads.h"
 #include "backend/cpu/vmath.h"
+#include "core/threads.h"
 
 /* p[0..n) = softmax(p[0..n)), p[n..T) = 0. */
 static void softmax_row(float *p, uint32_t n, uint32_t T)

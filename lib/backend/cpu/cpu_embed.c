@@ -1,8 +1,8 @@
 /* Token and position embedding with the embedding dropout (CPU).
  * out[b,t,:] = dropout(wte[ids[b,t],:] + wpe[t,:]), out (B,T,C). */
 #include "backend/cpu/cpu.h"
-#include "core/threads.h"
 #include "backend/cpu/vmath.h"
+#include "core/threads.h"
 
 void mg_cpu_embed_forward(float *out, const uint32_t *ids, const float *wte, const float *wpe, uint32_t B, uint32_t T,
 			  uint32_t C, mg_dropout d)

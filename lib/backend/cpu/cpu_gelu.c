@@ -11,8 +11,8 @@
 #include <math.h>
 
 #include "backend/cpu/cpu.h"
-#include "core/threads.h"
 #include "backend/cpu/vmath.h"
+#include "core/threads.h"
 
 #define K0 0.7978845608028654f /* sqrt(2/pi) */
 #define K1 0.044715f

@@ -21,8 +21,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "core/threads.h"
 #include "backend/cpu/vmath.h"
+#include "core/threads.h"
 
 #define MG_SIMD MG_VMATH_AVX2
 

@@ -13,8 +13,8 @@
 
 #include "backend/cpu/cpu.h"
 #include "backend/cpu/cpu_infer.h"
-#include "core/threads.h"
 #include "backend/cpu/vmath.h"
+#include "core/threads.h"
 
 #define MG_SIMD MG_VMATH_AVX2
 #define PAR_WORK (1u << 16) /* floats touched below which a loop runs on one thread */

@@ -9,8 +9,8 @@
 #include <math.h>
 
 #include "backend/cpu/cpu.h"
-#include "core/threads.h"
 #include "backend/cpu/vmath.h"
+#include "core/threads.h"
 
 #define LN_EPS 1e-5f
 #define BAND 16 /* channels per unit of the column reductions: one cache line */

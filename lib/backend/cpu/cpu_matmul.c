@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "backend/cpu/cpu.h"
-#include "core/threads.h"
 #include "backend/cpu/vmath.h"
+#include "core/threads.h"
 
 /* OpenBLAS kept at one thread, set once before main: every program that
  * can multiply through this backend links this file. */

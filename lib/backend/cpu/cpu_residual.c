@@ -2,8 +2,8 @@
  * out = res + dropout(inp), elementwise over n values; the dropout masks
  * eight at a time with AVX2 (the same bits as the scalar hash). */
 #include "backend/cpu/cpu.h"
-#include "core/threads.h"
 #include "backend/cpu/vmath.h"
+#include "core/threads.h"
 
 void mg_cpu_residual_forward(float *out, const float *res, const float *inp, size_t n, mg_dropout d)
 {

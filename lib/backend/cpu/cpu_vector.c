@@ -3,8 +3,8 @@
 #include <string.h>
 
 #include "backend/cpu/cpu.h"
-#include "core/threads.h"
 #include "backend/cpu/vmath.h"
+#include "core/threads.h"
 
 #define PARTS_MAX 1024
 
