@@ -9,7 +9,8 @@
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
+
+#include "bench_util.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -20,20 +21,6 @@
 
 #define ITERS 20000000L /* 12 FMAs of 8 floats each: 3.84 GFLOP a run */
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
 #if HAVE_X86
 /* GFLOP/s of one thread; the result is kept live through *sink. */
 __attribute__((target("avx2,fma"))) static double run(float *sink)
@@ -43,7 +30,7 @@ __attribute__((target("avx2,fma"))) static double run(float *sink)
 	       a3 = _mm256_set1_ps(0.4f), a4 = _mm256_set1_ps(0.5f), a5 = _mm256_set1_ps(0.6f),
 	       a6 = _mm256_set1_ps(0.7f), a7 = _mm256_set1_ps(0.8f), a8 = _mm256_set1_ps(0.9f),
 	       a9 = _mm256_set1_ps(1.0f), a10 = _mm256_set1_ps(1.1f), a11 = _mm256_set1_ps(1.2f);
-	double t = now();
+	double t = mg_clock_now();
 	float o[8];
 
 	for (long k = 0; k < ITERS; k++) {
@@ -51,7 +38,7 @@ __attribute__((target("avx2,fma"))) static double run(float *sink)
 		F(a0) F(a1) F(a2) F(a3) F(a4) F(a5) F(a6) F(a7) F(a8) F(a9) F(a10) F(a11)
 #undef F
 	}
-	t = now() - t;
+	t = mg_clock_now() - t;
 	a0 = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)),
 			   _mm256_add_ps(_mm256_add_ps(a4, a5), _mm256_add_ps(a6, a7)));
 	a0 = _mm256_add_ps(a0, _mm256_add_ps(_mm256_add_ps(a8, a9), _mm256_add_ps(a10, a11)));
@@ -92,8 +79,8 @@ int main(int argc, char **argv)
 		}
 		all[r] = sum;
 	}
-	qsort(one, (size_t)reps, sizeof *one, cmp);
-	qsort(all, (size_t)reps, sizeof *all, cmp);
+	bench_sort(one, (size_t)reps);
+	bench_sort(all, (size_t)reps);
 	printf("1 %.1f\n%d %.1f\n", one[reps / 2], threads, all[reps / 2]);
 	free(one), free(all);
 	return sink == 12345.0f; /* never: keeps the chains live */

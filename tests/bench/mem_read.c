@@ -13,21 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
+#include "bench_util.h"
 
 /* Sum of a[lo, hi) (lo a multiple of 8 floats) in four chains of 8-float
  * vectors, so the loop is bound by reading, not by adding. */
@@ -73,15 +60,15 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < n; i++)
 		a[i] = (float)(i % 7);
 	for (int r = 0; r < reps; r++) {
-		double t = now();
+		double t = mg_clock_now();
 #pragma omp parallel num_threads(threads) reduction(+ : sink)
 		{
 			size_t k = (size_t)omp_get_thread_num(), nt = (size_t)omp_get_num_threads(), lines = n / 16;
 			sink += sum(a, lines * k / nt * 16, k + 1 == nt ? n : lines * (k + 1) / nt * 16);
 		}
-		rate[r] = (double)n * sizeof *a / (now() - t) / 1e9;
+		rate[r] = (double)n * sizeof *a / (mg_clock_now() - t) / 1e9;
 	}
-	qsort(rate, (size_t)reps, sizeof *rate, cmp);
+	bench_sort(rate, (size_t)reps);
 	printf("GB/s %.2f %.2f\n", rate[reps / 2], rate[reps - 1]);
 	fprintf(stderr, "%g\n", (double)sink); /* keeps the sums live */
 	free(a);

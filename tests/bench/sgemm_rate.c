@@ -12,21 +12,8 @@
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
+#include "bench_util.h"
 
 static float *rnd(size_t n)
 {
@@ -69,7 +56,7 @@ int main(int argc, char **argv)
 			static const char *what[] = { "forward", "dinp", "dweight" };
 			double flop = 2.0 * N * IC * OC;
 			for (int r = -1; r < reps; r++) { /* one warm-up call */
-				double t0 = now();
+				double t0 = mg_clock_now();
 				if (kind == 0) /* out = inp w^T */
 					cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, IC, 1.0f, inp, IC, w, IC,
 						    0.0f, out, OC);
@@ -80,9 +67,9 @@ int main(int argc, char **argv)
 					cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, IC, N, 1.0f, out, OC, inp, IC,
 						    1.0f, dw, IC);
 				if (r >= 0)
-					t[r] = now() - t0;
+					t[r] = mg_clock_now() - t0;
 			}
-			qsort(t, (size_t)reps, sizeof *t, cmp);
+			bench_sort(t, (size_t)reps);
 			printf("%-12s %-8s %6d %5d %5d %7.1f\n", lin[l].name, what[kind],
 			       kind == 2 ? OC : N, kind == 1 ? IC : kind == 2 ? IC : OC, kind == 0 ? IC : kind == 1 ? OC : N,
 			       flop / t[reps / 2] / 1e9);

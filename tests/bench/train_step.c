@@ -7,19 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 
+#include "bench_util.h"
 #include "core/rng.h"
 #include "core/threads.h"
 #include "model/gpt.h"
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static void die(const char *what, const mg_err *e)
 {
@@ -78,14 +70,14 @@ int main(int argc, char **argv)
 	while (fgets(line, sizeof line, stdin)) {
 		long n = strtol(line, NULL, 10);
 		for (long k = 0; k < n; k++) {
-			double t0 = now();
+			double t0 = mg_clock_now();
 			mg_gpt_zero_grad(g);
 			if (mg_gpt_forward(g, ids, tg, NULL, B, T, dropout ? MG_GPT_DROPOUT : 0, step, &loss, &e))
 				die("forward", &e);
 			mg_gpt_backward(g, 1.0f);
 			mg_gpt_clip_grad_norm(g, 1.0);
 			mg_gpt_adamw_step(g, &o, ++step);
-			printf("%s%.6f", k ? " " : "", now() - t0);
+			printf("%s%.6f", k ? " " : "", mg_clock_now() - t0);
 		}
 		printf("\n");
 		fflush(stdout);
