@@ -68,21 +68,6 @@ static const struct option longopts[] = {
 	CLI_OPTIONS_END,
 };
 
-/* 9590272 -> "9,590,272" */
-static const char *grouped(uint64_t v, char *buf, size_t n)
-{
-	char digits[32];
-	int len = snprintf(digits, sizeof digits, "%llu", (unsigned long long)v), at = 0;
-
-	for (int i = 0; i < len && (size_t)at + 2 < n; i++) {
-		if (i && (len - i) % 3 == 0)
-			buf[at++] = ',';
-		buf[at++] = digits[i];
-	}
-	buf[at] = 0;
-	return buf;
-}
-
 static void read_tokenizer(const char *path, mg_tokenizer *tk)
 {
 	const char *name;
@@ -208,7 +193,7 @@ int main(int argc, char **argv)
 	cli_out_commit(&o);
 	if (!quiet)
 		fprintf(stderr, "%s: %s parameters (%u layer%s, %u head%s, embd %u, block %u, vocab %u, %s%s%s, gelu %s)\n",
-			cli_prog(), grouped(mg_gpt_n_params(&cfg), num, sizeof num), cfg.n_layer, cfg.n_layer == 1 ? "" : "s",
+			cli_prog(), cli_grouped(mg_gpt_n_params(&cfg), num, sizeof num), cfg.n_layer, cfg.n_layer == 1 ? "" : "s",
 			cfg.n_head, cfg.n_head == 1 ? "" : "s", cfg.n_embd,
 			cfg.block_size, cfg.vocab_size, mg_gpt_attention_name(cfg.attention),
 			cfg.time_shift ? ", time-shift" : "", cfg.pos_emb ? "" : ", no pos-emb", mg_gpt_gelu_name(cfg.gelu));

@@ -2,7 +2,6 @@
  * checkpoint, resumable exactly; progress, metrics log, evaluation, periodic
  * atomic saves and signals. The training itself and its checks are
  * lib/train/; atomic files lib/io/outfile.h. */
-#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
@@ -20,6 +19,7 @@
 #include "io/tokstream.h"
 #include "model/gpt.h"
 #include "train/train_data.h"
+#include "train/train_log.h"
 #include "train/train_setup.h"
 #include "train/train_state.h"
 #include "train/trainer.h"
@@ -176,21 +176,6 @@ static const char *signal_name(int sig) { return sig == SIGINT ? "SIGINT" : sig 
 
 /* ------------------------------------------------------------ text */
 
-/* 9590272 -> "9,590,272" */
-static const char *grouped(uint64_t v, char *buf, size_t n)
-{
-	char digits[32];
-	int len = snprintf(digits, sizeof digits, "%llu", (unsigned long long)v), at = 0;
-
-	for (int i = 0; i < len && (size_t)at + 2 < n; i++) {
-		if (i && (len - i) % 3 == 0)
-			buf[at++] = ',';
-		buf[at++] = digits[i];
-	}
-	buf[at] = 0;
-	return buf;
-}
-
 /* tqdm's durations: "01:05", "1:02:03" */
 static const char *hms(double s, char *buf, size_t n)
 {
@@ -215,76 +200,6 @@ static void read_data(const char *path, mg_tokstream_data *d, const char **name)
 	if (mg_tokstream_data_read(f, d, &e))
 		cli_die_err(*name, &e);
 	cli_close_in(f, *name);
-}
-
-/* Writes the checkpoint to path through an mg_outfile: a regular file is
- * replaced atomically (a temporary file in the same folder, fsynced and
- * renamed, the folder fsynced), so that path always holds a complete
- * checkpoint, even after kill -9 or a power cut; a device or a FIFO is
- * written in place. On failure a regular path is untouched and e says why. */
-static int save_atomic(const char *path, const mg_trainer *tr, const mg_tokenizer *tk, uint32_t flags, mg_err *e)
-{
-	mg_outfile *of;
-	int rc;
-
-	if ((rc = mg_outfile_open(&of, path, e)))
-		return rc;
-	if ((rc = mg_trainer_write(tr, mg_outfile_file(of), tk, flags, e))) {
-		mg_outfile_abort(of);
-		return rc;
-	}
-	return mg_outfile_commit(of, e);
-}
-
-/* ------------------------------------------------------------ the log */
-
-static const char log_header[] = "step\ttokens\ttrain_loss\tval_loss\tlr\tgrad_norm\ttokens_per_s\n";
-
-/* Opens the metrics log: a new file at step 0; when resuming, the rows up
- * to the resumed step are kept (rows of steps a killed run logged after its
- * last checkpoint are dropped) and new rows are appended. The kept rows go
- * to a temporary file published over the log (mg_outfile_publish), so that
- * no moment loses them; a device or a FIFO is written in place. */
-static mg_outfile *log_open(const char *path, uint64_t step)
-{
-	char *old = NULL, *keep;
-	size_t len = 0, cap = 0, got;
-	mg_outfile *of;
-	mg_err e;
-	FILE *f;
-
-	if (mg_outfile_open(&of, path, &e))
-		cli_die(path, "%s", e.msg);
-	if (step > 0 && !mg_outfile_in_place(of) && (f = fopen(path, "rb"))) {
-		do {
-			char *p = realloc(old, cap = cap * 2 + 65536);
-			if (!p)
-				cli_die(path, "out of memory");
-			old = p;
-			len += got = fread(old + len, 1, cap - len - 1, f);
-		} while (got);
-		if (ferror(f))
-			cli_die(path, "read error: %s", strerror(errno));
-		fclose(f);
-		old[len] = 0;
-		if (len && strncmp(old, log_header, sizeof log_header - 1))
-			cli_die(path, "not a gpt-train log (the first line is not its header): not changing it");
-	}
-	f = mg_outfile_file(of);
-	fputs(log_header, f);
-	for (keep = old && len ? old + sizeof log_header - 1 : NULL; keep && *keep;) {
-		char *nl = strchr(keep, '\n'), *end;
-		unsigned long long row = strtoull(keep, &end, 10);
-		if (!nl)
-			break; /* a row cut short by kill -9 */
-		if (end != keep && *end == '\t' && row <= step)
-			fwrite(keep, 1, (size_t)(nl - keep) + 1, f);
-		keep = nl + 1;
-	}
-	free(old);
-	if (mg_outfile_publish(of, &e))
-		cli_die(path, "%s", e.msg);
-	return of;
 }
 
 /* ------------------------------------------------------------ progress */
@@ -538,16 +453,16 @@ static void describe_data(const char *what, const char *name, const mg_train_dat
 
 	if (mg_train_data_layout(t) == MG_LAYOUT_EXAMPLES)
 		fprintf(stderr, "%s: %s: %s: %s records (%s targets)", cli_prog(), what, name,
-			grouped(mg_train_data_records(t), a, sizeof a), grouped(mg_train_data_targets(t), b, sizeof b));
+			cli_grouped(mg_train_data_records(t), a, sizeof a), cli_grouped(mg_train_data_targets(t), b, sizeof b));
 	else
-		fprintf(stderr, "%s: %s: %s: %s tokens (%s)", cli_prog(), what, name, grouped(mg_train_data_tokens(t), a, sizeof a),
+		fprintf(stderr, "%s: %s: %s: %s tokens (%s)", cli_prog(), what, name, cli_grouped(mg_train_data_tokens(t), a, sizeof a),
 			mg_tokstream_layout_name(mg_train_data_layout(t)));
 	if (batch)
-		fprintf(stderr, "; %s %s per epoch in %s order: %s steps of %u\n", grouped(epoch_len, c, sizeof c),
+		fprintf(stderr, "; %s %s per epoch in %s order: %s steps of %u\n", cli_grouped(epoch_len, c, sizeof c),
 			mg_train_data_layout(t) == MG_LAYOUT_EXAMPLES ? "records" : "windows", mg_train_data_order_name(order),
-			grouped((epoch_len + batch - 1) / batch, a, sizeof a), batch);
+			cli_grouped((epoch_len + batch - 1) / batch, a, sizeof a), batch);
 	else
-		fprintf(stderr, "; %s %s\n", grouped(epoch_len, c, sizeof c),
+		fprintf(stderr, "; %s %s\n", cli_grouped(epoch_len, c, sizeof c),
 			mg_train_data_layout(t) == MG_LAYOUT_EXAMPLES ? "records" : "windows");
 }
 
@@ -560,8 +475,7 @@ typedef struct run {
 	const char *data_name, *val_name;
 	const mg_tokenizer *tk;
 	uint32_t write_flags;
-	mg_outfile *log;
-	FILE *logf; /* the log's file */
+	mg_train_log *log; /* --log */
 	uint64_t best_unsaved; /* the step of a best checkpoint --best does not hold, or 0 */
 	progress pr;
 	/* the current log interval */
@@ -617,7 +531,7 @@ static int run_eval(run *r, const mg_trainer_step_info *in)
 	if (best && o->best) {
 		/* a failure fails the run unless a later best is saved */
 		r->best_unsaved = s->step;
-		if (save_atomic(o->best, r->tr, r->tk, r->write_flags, &e)) {
+		if (mg_trainer_save(r->tr, o->best, r->tk, r->write_flags, &e)) {
 			cli_warn(o->best, "cannot save the best checkpoint: %s", e.msg);
 		} else {
 			r->best_unsaved = 0;
@@ -652,15 +566,14 @@ static void run_log_row(run *r, const mg_trainer_step_info *in, int evaluated)
 	double tl = r->iv_count ? r->iv_loss / (double)r->iv_count : 0.0;
 	double tps = r->iv_time > 0 ? (double)r->iv_positions / r->iv_time : 0.0;
 
-	if (r->logf) {
-		fprintf(r->logf, "%llu\t%llu\t%.6f\t", (unsigned long long)s->step, (unsigned long long)s->tokens, tl);
-		if (evaluated && isfinite(r->last_val))
-			fprintf(r->logf, "%.6f", r->last_val);
-		else
-			fputs("nan", r->logf);
-		fprintf(r->logf, "\t%.6e\t%.6f\t%.1f\n", in->lr, in->grad_norm, tps);
-		if (fflush(r->logf) || ferror(r->logf))
-			cli_die(r->o->log, "write error: %s", strerror(errno));
+	if (r->log) {
+		mg_train_log_row row = { .step = s->step, .tokens = s->tokens, .train_loss = tl,
+					 .val_loss = evaluated ? r->last_val : NAN, .lr = in->lr,
+					 .grad_norm = in->grad_norm, .tokens_per_s = tps };
+		mg_err e;
+
+		if (mg_train_log_write(r->log, &row, &e))
+			cli_die(r->o->log, "%s", e.msg);
 	}
 	r->iv_loss = r->iv_time = 0.0;
 	r->iv_count = r->iv_positions = 0;
@@ -677,12 +590,11 @@ _Noreturn static void run_nonfinite(run *r, const mg_trainer_step_info *in)
 	mg_err e;
 
 	progress_clear(&r->pr);
-	if (r->log)
-		mg_outfile_abort(r->log); /* published: keeps its rows */
+	mg_train_log_abort(r->log); /* keeps its rows */
 	if (!out)
 		cli_die(NULL, "step %llu: %s is %s: stopped; nothing written (give -o to keep the last good state)",
 			step + 1, what, isnan(v) ? "nan" : "infinite");
-	if (save_atomic(out, r->tr, r->tk, 0, &e))
+	if (mg_trainer_save(r->tr, out, r->tk, 0, &e))
 		cli_die(out, "%s", e.msg);
 	cli_die(NULL, "step %llu: %s is %s: stopped; %s holds the last good state (step %llu)", step + 1, what,
 		isnan(v) ? "nan" : "infinite", out, step);
@@ -732,7 +644,7 @@ static void run_train(run *r)
 		if (do_log)
 			run_log_row(r, &in, do_eval);
 		if (o->save_every && s->step % o->save_every == 0 && !done && !stop_sig) {
-			if (save_atomic(o->out, r->tr, r->tk, 0, &e))
+			if (mg_trainer_save(r->tr, o->out, r->tk, 0, &e))
 				cli_warn(o->out, "cannot save step %llu: %s (training goes on)", (unsigned long long)s->step,
 					 e.msg);
 			else if (o->verbose && !o->quiet) {
@@ -758,7 +670,7 @@ static void print_plan(const run *r, const mg_gpt *g, const mg_train_data *train
 	fprintf(stderr,
 		"%s: model: %s parameters (%u layers, %u heads, embd %u, block %u, vocab %u, %s%s%s, dropout %g/%g/%g); "
 		"memory %.1f MiB (parameters %.1f, gradients %.1f, AdamW %.1f, activations %.1f, scratch %.1f)\n",
-		cli_prog(), grouped(mg_gpt_n_params(c), n1, sizeof n1), c->n_layer, c->n_head, c->n_embd, c->block_size,
+		cli_prog(), cli_grouped(mg_gpt_n_params(c), n1, sizeof n1), c->n_layer, c->n_head, c->n_embd, c->block_size,
 		c->vocab_size, mg_gpt_attention_name(c->attention), c->time_shift ? ", time-shift" : "",
 		c->pos_emb ? "" : ", no pos-emb", c->dropout_embd, c->dropout_attn, c->dropout_resid, mib(m.total),
 		mib(m.params), mib(m.grads), mib(m.moments), mib(m.activations), mib(m.scratch));
@@ -774,11 +686,11 @@ static void print_plan(const run *r, const mg_gpt *g, const mg_train_data *train
 			      mg_train_data_epoch_len(r->val, MG_ORDER_SEQUENTIAL));
 	}
 	fprintf(stderr, "%s: %s step %llu: %s steps to step %llu; lr %g %s", cli_prog(),
-		resuming ? "resuming at" : "starting at", (unsigned long long)s->step, grouped(steps_left, n1, sizeof n1),
+		resuming ? "resuming at" : "starting at", (unsigned long long)s->step, cli_grouped(steps_left, n1, sizeof n1),
 		(unsigned long long)(s->step + steps_left), s->lr.lr, mg_lr_sched_name(s->lr.kind));
 	if (s->lr.kind != MG_LR_CONSTANT)
-		fprintf(stderr, " (warmup %s, final %s tokens)", grouped(s->lr.warmup_tokens, n2, sizeof n2),
-			grouped(s->lr.final_tokens, n3, sizeof n3));
+		fprintf(stderr, " (warmup %s, final %s tokens)", cli_grouped(s->lr.warmup_tokens, n2, sizeof n2),
+			cli_grouped(s->lr.final_tokens, n3, sizeof n3));
 	fprintf(stderr, ", batch %u", s->batch);
 	if (s->micro_batch < s->batch)
 		fprintf(stderr, " in micro-batches of %u", s->micro_batch);
@@ -789,14 +701,14 @@ static void print_plan(const run *r, const mg_gpt *g, const mg_train_data *train
 	if (s->lr.kind != MG_LR_CONSTANT && s->lr.warmup_tokens >= s->lr.final_tokens && steps_left)
 		cli_warn(NULL, "warning: the warmup (%s tokens) does not end before final_tokens (%s): the rate never "
 			       "reaches --lr",
-			 grouped(s->lr.warmup_tokens, n2, sizeof n2), grouped(s->lr.final_tokens, n3, sizeof n3));
+			 cli_grouped(s->lr.warmup_tokens, n2, sizeof n2), cli_grouped(s->lr.final_tokens, n3, sizeof n3));
 	if (o->verbose)
 		fprintf(stderr,
 			"%s: hyperparameters: seed %llu, order %s, %s %llu, betas %g %g, eps %g, weight decay %g, "
 			"grad clip %g, val split %g, eval every %s, eval batches %llu\n",
 			cli_prog(), (unsigned long long)s->seed, mg_train_data_order_name(s->order), s->iters ? "iters" : "epochs",
 			(unsigned long long)(s->iters ? s->iters : s->epochs), s->beta1, s->beta2, s->eps, s->weight_decay,
-			s->grad_clip, s->val_split, o->eval_every ? grouped(o->eval_every, n1, sizeof n1) : "epoch",
+			s->grad_clip, s->val_split, o->eval_every ? cli_grouped(o->eval_every, n1, sizeof n1) : "epoch",
 			(unsigned long long)o->eval_batches);
 }
 
@@ -880,7 +792,7 @@ int main(int argc, char **argv)
 	}
 	if (mg_train_setup_data(&st, train, resuming && !o.eval_only, &e))
 		cli_die(r.data_name, "%s (%s tokens then, %s now, different contents; --restart starts a new run on it)",
-			e.msg, grouped(st.data_tokens, n1, sizeof n1), grouped(mg_train_data_tokens(train), n2, sizeof n2));
+			e.msg, cli_grouped(st.data_tokens, n1, sizeof n1), cli_grouped(mg_train_data_tokens(train), n2, sizeof n2));
 
 	if (o.best && !r.val)
 		cli_usage_error("--best needs validation data (--val or --val-split)");
@@ -925,16 +837,14 @@ int main(int argc, char **argv)
 	r.pr.step0 = st.step;
 	if (!o.quiet)
 		print_plan(&r, g, train, resuming, steps_left, n_val && !o.val);
-	if (o.log) {
-		r.log = log_open(o.log, st.step);
-		r.logf = mg_outfile_file(r.log);
-	}
+	if (o.log && mg_train_log_open(&r.log, o.log, st.step, &e))
+		cli_die(o.log, "%s", e.msg);
 	signals_catch();
 	if (steps_left == 0 && !o.quiet)
 		fprintf(stderr, "%s: the run is complete at step %llu: nothing to train\n", cli_prog(),
 			(unsigned long long)st.step);
 	run_train(&r);
-	if (r.log && mg_outfile_commit(r.log, &e))
+	if (r.log && mg_train_log_close(r.log, &e))
 		cli_die(o.log, "%s", e.msg);
 	if (stop_sig && !o.quiet)
 		fprintf(stderr, "%s: %s: stopping after step %llu; writing the checkpoint to %s\n", cli_prog(),
@@ -945,7 +855,7 @@ int main(int argc, char **argv)
 	if (stop_sig)
 		r.write_flags = 0;
 	if (o.out && strcmp(o.out, "-")) {
-		if (save_atomic(o.out, r.tr, r.tk, r.write_flags, &e))
+		if (mg_trainer_save(r.tr, o.out, r.tk, r.write_flags, &e))
 			cli_die(o.out, "%s", e.msg);
 	} else {
 		cli_out_open(&out, NULL, 1, 1); /* a terminal was refused at the start */
@@ -959,7 +869,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: step %llu (%.2f epochs, %s tokens): %s steps in %s, %.0f tokens/s", cli_prog(),
 			(unsigned long long)s->step,
 			(double)s->epoch + (double)s->epoch_pos / (double)mg_trainer_epoch_len(r.tr),
-			grouped(s->tokens, n1, sizeof n1), grouped(r.pr.steps_run, n2, sizeof n2),
+			cli_grouped(s->tokens, n1, sizeof n1), cli_grouped(r.pr.steps_run, n2, sizeof n2),
 			hms(mg_clock_now() - r.pr.t_start, a, sizeof a), r.pr.t_train > 0 ? (double)r.positions / r.pr.t_train : 0.0);
 		if (isfinite(r.last_train))
 			fprintf(stderr, "; train loss %.5f", r.last_train);

@@ -252,3 +252,17 @@ void cli_close_stdout(void)
 }
 
 int cli_stderr_tty(void) { return isatty(STDERR_FILENO); }
+
+const char *cli_grouped(uint64_t v, char *buf, size_t n)
+{
+	char digits[32];
+	int len = snprintf(digits, sizeof digits, "%llu", (unsigned long long)v), at = 0;
+
+	for (int i = 0; i < len && (size_t)at + 2 < n; i++) {
+		if (i && (len - i) % 3 == 0)
+			buf[at++] = ',';
+		buf[at++] = digits[i];
+	}
+	buf[at] = 0;
+	return buf;
+}

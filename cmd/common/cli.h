@@ -98,6 +98,10 @@ void cli_out_check(const char *path, int binary, int force);
  * that print to stdout without a cli_out. */
 void cli_close_stdout(void);
 
+/* v with its thousands grouped, for messages: 9590272 -> "9,590,272" (in
+ * buf, of n bytes; 32 hold any value). Returns buf. */
+const char *cli_grouped(uint64_t v, char *buf, size_t n);
+
 /* Whether stderr is a terminal (progress bars only then). */
 int cli_stderr_tty(void);
 

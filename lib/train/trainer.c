@@ -9,6 +9,7 @@
 
 #include "core/rng.h"
 #include "io/ckpt.h"
+#include "io/outfile.h"
 
 #define KEY_DROPOUT 0x64726f706f757431ull /* "dropout1" */
 
@@ -237,4 +238,18 @@ done:
 	mg_kv_free(&config);
 	mg_kv_free(&train);
 	return rc;
+}
+
+int mg_trainer_save(const mg_trainer *tr, const char *path, const mg_tokenizer *tk, uint32_t flags, mg_err *e)
+{
+	mg_outfile *of;
+	int rc;
+
+	if ((rc = mg_outfile_open(&of, path, e)))
+		return rc;
+	if ((rc = mg_trainer_write(tr, mg_outfile_file(of), tk, flags, e))) {
+		mg_outfile_abort(of);
+		return rc;
+	}
+	return mg_outfile_commit(of, e);
 }

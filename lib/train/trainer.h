@@ -84,5 +84,10 @@ enum { MG_TRAINER_WRITE_PARAMS_ONLY = 1 }; /* mg_trainer_write flags */
  * MG_TRAINER_WRITE_PARAMS_ONLY only the configuration, tk and the
  * parameters (a model, not resumable). Nothing run-dependent goes in. */
 int mg_trainer_write(const mg_trainer *tr, FILE *f, const mg_tokenizer *tk, uint32_t flags, mg_err *e);
+/* The same checkpoint to the file at path, atomically (io/outfile.h): a
+ * regular file is replaced whole or not at all, a device or a FIFO is
+ * written in place. Errors as mg_trainer_write's and mg_outfile's (the
+ * message does not name the file). */
+int mg_trainer_save(const mg_trainer *tr, const char *path, const mg_tokenizer *tk, uint32_t flags, mg_err *e);
 
 #endif

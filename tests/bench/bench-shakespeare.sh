@@ -15,7 +15,7 @@ echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 make -s -C examples/shakespeare-char SIZE=full ITERS="$iters" THREADS="$threads" OUT="$PWD/$out" BIN="$PWD/bin" \
 	> "$out.log" 2>&1 || { cat "$out.log"; exit 1; }
 ours_s=$(cat "$out/seconds")
-ours_v=$(awk '{ print $3 }' "$out/val.txt")
+ours_v=$(awk '{ print $3 }' "$out/val-loss.txt")
 theirs=$(nice -n 0 /usr/bin/python3 tests/bench/shakespeare_torch.py examples/data/tinyshakespeare.txt \
 	--iters "$iters" --threads "$threads")
 echo "$theirs"
