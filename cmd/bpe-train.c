@@ -96,7 +96,7 @@ int main(int argc, char **argv)
 	uint64_t vocab = 8000;
 	int split = 1, chars = 0, force = 0, quiet = 0, verbose = 0, c;
 	const char *out_path = NULL, *import = NULL;
-	mg_special *spec = NULL;
+	mg_tokenizer_special *spec = NULL;
 	uint32_t n_spec = 0, merges = 0;
 	mg_tokenizer tk;
 	cli_out out;
@@ -109,7 +109,7 @@ int main(int argc, char **argv)
 		case OPT_VOCAB: vocab = cli_parse_u64("--vocab-size", optarg, 256, MG_VOCAB_MAX); break;
 		case OPT_NO_SPLIT: split = 0; break;
 		case OPT_SPECIAL: {
-			mg_special *ns = realloc(spec, (n_spec + 1) * sizeof *spec);
+			mg_tokenizer_special *ns = realloc(spec, (n_spec + 1) * sizeof *spec);
 			size_t len = strlen(optarg);
 			if (!ns)
 				cli_die(NULL, "out of memory");

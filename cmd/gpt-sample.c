@@ -205,7 +205,7 @@ static void check_ids(const ctx *c, const char *name, const uint32_t *ids, uint6
 static void encode_text(ctx *c, const char *name, const uint8_t *s, size_t n, mg_ids *out)
 {
 	mg_bpe_encoder *enc;
-	mg_bpe_worker *w;
+	mg_bpe_encode_worker *w;
 	mg_err e;
 
 	if (!c->tk)
@@ -213,11 +213,11 @@ static void encode_text(ctx *c, const char *name, const uint8_t *s, size_t n, mg
 				      "(give ids with --prompt-tokens)");
 	if (mg_bpe_encoder_init(&enc, c->tk, 0, &e))
 		cli_die(c->tk_from, "cannot encode the prompt: %s", e.msg);
-	if (mg_bpe_worker_init(&w, enc, &e))
+	if (mg_bpe_encode_worker_init(&w, enc, &e))
 		cli_die(NULL, "%s", e.msg);
-	if (mg_bpe_worker_encode(w, s, n, 0, out, &e))
+	if (mg_bpe_encode_worker_encode(w, s, n, 0, out, &e))
 		cli_die(name, "%s", e.msg);
-	mg_bpe_worker_free(w);
+	mg_bpe_encode_worker_free(w);
 	mg_bpe_encoder_free(enc);
 }
 

@@ -2,7 +2,7 @@
  * (lib/backend/cpu/cpu_adamw.c), one thread per parameter. */
 #include "cuda_common.cuh"
 
-static __global__ void adamw_kernel(float *p, const float *g, float *m, float *v, size_t n, mg_adamw_args a)
+static __global__ void adamw_kernel(float *p, const float *g, float *m, float *v, size_t n, mg_backend_adamw_args a)
 {
 	float decay = 1.0f - a.lr * a.weight_decay;
 
@@ -16,7 +16,7 @@ static __global__ void adamw_kernel(float *p, const float *g, float *m, float *v
 	}
 }
 
-void mg_cu_adamw_update(float *p, const float *g, float *m, float *v, size_t n, const mg_adamw_args *a)
+void mg_cu_adamw_update(float *p, const float *g, float *m, float *v, size_t n, const mg_backend_adamw_args *a)
 {
 	if (!n)
 		return;

@@ -19,7 +19,7 @@
 #define ROW_THREADS 128
 
 /* The time weight W[i,j] of head h, j <= i (1 for vanilla). */
-static __device__ inline float time_weight(const mg_attn &a, uint32_t h, uint32_t i, uint32_t j)
+static __device__ inline float time_weight(const mg_backend_attn &a, uint32_t h, uint32_t i, uint32_t j)
 {
 	size_t tb = a.block;
 
@@ -32,7 +32,7 @@ static __device__ inline float time_weight(const mg_attn &a, uint32_t h, uint32_
 
 /* Row r = (b h) T + i of probs: S in, P out (0 above the diagonal), and
  * A = P W M into att. */
-static __global__ void softmax_rows(float *probs, float *att, mg_attn a, uint32_t thr, float ks)
+static __global__ void softmax_rows(float *probs, float *att, mg_backend_attn a, uint32_t thr, float ks)
 {
 	__shared__ float sh[32];
 	uint32_t T = a.T, i = blockIdx.x % T, h = (blockIdx.x / T) % a.H;
@@ -58,7 +58,7 @@ static __global__ void softmax_rows(float *probs, float *att, mg_attn a, uint32_
 
 /* Backward row kernel: D = Draw M into datt (0 above the diagonal) and dS
  * into att. */
-static __global__ void softmax_back_rows(float *datt, float *att, const float *probs, mg_attn a, uint32_t thr,
+static __global__ void softmax_back_rows(float *datt, float *att, const float *probs, mg_backend_attn a, uint32_t thr,
 					 float ks, float scale)
 {
 	__shared__ float sh[32];
@@ -79,7 +79,7 @@ static __global__ void softmax_back_rows(float *datt, float *att, const float *p
 }
 
 /* A = P W M again (backward), one thread per element */
-static __global__ void weights_again(float *att, const float *probs, mg_attn a, uint32_t thr, float ks, size_t total)
+static __global__ void weights_again(float *att, const float *probs, mg_backend_attn a, uint32_t thr, float ks, size_t total)
 {
 	uint32_t T = a.T;
 
@@ -92,7 +92,7 @@ static __global__ void weights_again(float *att, const float *probs, mg_attn a, 
 
 /* g[h,i,j] = sum over b of datt P, b in order (0 above the diagonal);
  * added to dtw when it is given, else stored in g for the circulant form */
-static __global__ void tw_grad(float *dtw, float *g, const float *datt, const float *probs, mg_attn a)
+static __global__ void tw_grad(float *dtw, float *g, const float *datt, const float *probs, mg_backend_attn a)
 {
 	uint32_t T = a.T, H = a.H;
 	size_t tb = a.block;
@@ -117,7 +117,7 @@ static __global__ void tw_grad(float *dtw, float *g, const float *datt, const fl
 /* Circulant factors, each by one thread adding its terms in the CPU's order
  * (rows i ascending): dtw_b[h,j] over i >= j, dtw_w[h,block-1-d] over the
  * diagonal i - j = d. */
-static __global__ void circulant_grad(float *dtw_w, float *dtw_b, const float *g, mg_attn a)
+static __global__ void circulant_grad(float *dtw_w, float *dtw_b, const float *g, mg_backend_attn a)
 {
 	uint32_t T = a.T, H = a.H;
 	size_t tb = a.block;
@@ -152,7 +152,7 @@ static void gemm_heads(cublasOperation_t ta, cublasOperation_t tb, int m, int n,
 		      what);
 }
 
-void mg_cu_attention_forward(float *out, float *probs, const float *qkv, const mg_attn *a)
+void mg_cu_attention_forward(float *out, float *probs, const float *qkv, const mg_backend_attn *a)
 {
 	uint32_t B = a->B, T = a->T, C = a->C, H = a->H, hs = C / H;
 	size_t tt = (size_t)T * T, rows = (size_t)B * H * T;
@@ -167,7 +167,7 @@ void mg_cu_attention_forward(float *out, float *probs, const float *qkv, const m
 		gemm_heads(CUBLAS_OP_T, CUBLAS_OP_N, (int)T, (int)T, (int)hs, 1.0f / sqrtf((float)hs), q + C, C3, hs, q,
 			   C3, hs, probs + (size_t)b * H * tt, (int)T, (long long)tt, (int)H, "attention_forward: scores");
 	}
-	softmax_rows<<<(unsigned)rows, ROW_THREADS>>>(probs, att, *a, mg_dropout_threshold(a->drop.p),
+	softmax_rows<<<(unsigned)rows, ROW_THREADS>>>(probs, att, *a, mg_backend_dropout_threshold(a->drop.p),
 						       mg_cu_keep_scale(a->drop));
 	MG_CU_LAUNCHED("attention_forward: softmax");
 	for (uint32_t b = 0; b < B; b++) {
@@ -180,12 +180,12 @@ void mg_cu_attention_forward(float *out, float *probs, const float *qkv, const m
 }
 
 void mg_cu_attention_backward(float *dqkv, float *dtw, float *dtw_w, float *dtw_b, float *datt, const float *dout,
-			      const float *qkv, const float *probs, const mg_attn *a)
+			      const float *qkv, const float *probs, const mg_backend_attn *a)
 {
 	uint32_t B = a->B, T = a->T, C = a->C, H = a->H, hs = C / H;
 	size_t tt = (size_t)T * T, rows = (size_t)B * H * T;
 	int C3 = 3 * (int)C;
-	uint32_t thr = mg_dropout_threshold(a->drop.p);
+	uint32_t thr = mg_backend_dropout_threshold(a->drop.p);
 	float ks = mg_cu_keep_scale(a->drop), *att, *g = NULL;
 
 	if (!rows || !(att = mg_cu_scratch(MG_CU_SCRATCH_ATT, rows * T)))

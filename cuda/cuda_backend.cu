@@ -92,12 +92,12 @@ static void cu_download(void *dst, const void *src, size_t bytes)
 
 /* No context (ctx_create is NULL): the model passes ctx NULL, and the
  * kernels keep their scratch in mg_cu_scratch. */
-static void cu_attention_forward(mg_backend_ctx *ctx, float *out, float *probs, const float *qkv, const mg_attn *a)
+static void cu_attention_forward(mg_backend_ctx *ctx, float *out, float *probs, const float *qkv, const mg_backend_attn *a)
 {
 	mg_cu_attention_forward(out, probs, qkv, a);
 }
 static void cu_attention_backward(mg_backend_ctx *ctx, float *dqkv, float *dtw, float *dtw_w, float *dtw_b,
-				  float *datt, const float *dout, const float *qkv, const float *probs, const mg_attn *a)
+				  float *datt, const float *dout, const float *qkv, const float *probs, const mg_backend_attn *a)
 {
 	mg_cu_attention_backward(dqkv, dtw, dtw_w, dtw_b, datt, dout, qkv, probs, a);
 }

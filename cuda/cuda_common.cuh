@@ -99,17 +99,17 @@ __device__ inline uint64_t mg_cu_hash64(uint64_t x)
 	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
 	return x ^ (x >> 31);
 }
-/* mg_dropout_keep (lib/backend/backend.h). */
+/* mg_backend_dropout_keep (lib/backend/backend.h). */
 __device__ inline int mg_cu_keep(uint64_t seed, uint64_t i, uint32_t threshold)
 {
 	return (uint32_t)(mg_cu_hash64(seed + i) >> 40) >= threshold;
 }
 /* x through dropout d at element i (identity when d.p is 0). */
-__device__ inline float mg_cu_drop(float x, mg_dropout d, uint32_t thr, float keep_scale, uint64_t i)
+__device__ inline float mg_cu_drop(float x, mg_backend_dropout d, uint32_t thr, float keep_scale, uint64_t i)
 {
 	return d.p > 0.0f ? (mg_cu_keep(d.seed, i, thr) ? x * keep_scale : 0.0f) : x;
 }
-static inline float mg_cu_keep_scale(mg_dropout d) { return d.p > 0.0f ? 1.0f / (1.0f - d.p) : 1.0f; }
+static inline float mg_cu_keep_scale(mg_backend_dropout d) { return d.p > 0.0f ? 1.0f / (1.0f - d.p) : 1.0f; }
 
 /* ------------------------------------------------------------ the ops */
 
@@ -117,9 +117,9 @@ void mg_cu_zero(float *p, size_t n);
 void mg_cu_scale(float *p, size_t n, float s);
 double mg_cu_sum_squares(const float *p, size_t n);
 void mg_cu_embed_forward(float *out, const uint32_t *ids, const float *wte, const float *wpe, uint32_t B, uint32_t T,
-			 uint32_t C, mg_dropout d);
+			 uint32_t C, mg_backend_dropout d);
 void mg_cu_embed_backward(float *dwte, float *dwpe, const float *dout, const uint32_t *ids, uint32_t B, uint32_t T,
-			  uint32_t C, mg_dropout d);
+			  uint32_t C, mg_backend_dropout d);
 void mg_cu_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w, const float *b,
 			     size_t N, uint32_t C);
 void mg_cu_layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
@@ -132,17 +132,17 @@ void mg_cu_matmul_backward(float *dinp, float *dw, float *dbias, const float *do
 			   size_t N, uint32_t IC, uint32_t OC);
 /* dst[c] += sum over rows n of src[n,c], rows in a fixed order (cuda_matmul.cu). */
 void mg_cu_colsum_add(float *dst, const float *src, size_t N, uint32_t C);
-void mg_cu_attention_forward(float *out, float *probs, const float *qkv, const mg_attn *a);
+void mg_cu_attention_forward(float *out, float *probs, const float *qkv, const mg_backend_attn *a);
 void mg_cu_attention_backward(float *dqkv, float *dtw, float *dtw_w, float *dtw_b, float *datt, const float *dout,
-			      const float *qkv, const float *probs, const mg_attn *a);
+			      const float *qkv, const float *probs, const mg_backend_attn *a);
 void mg_cu_gelu_forward(float *out, const float *inp, size_t n, uint32_t kind);
 void mg_cu_gelu_backward(float *dinp, const float *dout, const float *inp, size_t n, uint32_t kind);
-void mg_cu_residual_forward(float *out, const float *res, const float *inp, size_t n, mg_dropout d);
-void mg_cu_dropout_backward(float *dinp, const float *dout, size_t n, mg_dropout d);
+void mg_cu_residual_forward(float *out, const float *res, const float *inp, size_t n, mg_backend_dropout d);
+void mg_cu_dropout_backward(float *dinp, const float *dout, size_t n, mg_backend_dropout d);
 void mg_cu_crossentropy_forward(float *losses, const float *logits, const uint32_t *targets, const uint8_t *mask,
 				size_t N, uint32_t V);
 void mg_cu_crossentropy_backward(float *logits, const uint32_t *targets, const uint8_t *mask, size_t N, uint32_t V,
 				 float scale);
-void mg_cu_adamw_update(float *p, const float *g, float *m, float *v, size_t n, const mg_adamw_args *a);
+void mg_cu_adamw_update(float *p, const float *g, float *m, float *v, size_t n, const mg_backend_adamw_args *a);
 
 #endif

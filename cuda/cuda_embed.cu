@@ -8,7 +8,7 @@
 #include "cuda_common.cuh"
 
 static __global__ void embed_fwd(float *out, const uint32_t *ids, const float *wte, const float *wpe, uint32_t T,
-				 uint32_t C, size_t total, mg_dropout d, uint32_t thr, float ks)
+				 uint32_t C, size_t total, mg_backend_dropout d, uint32_t thr, float ks)
 {
 	MG_CU_FOR(i, total) {
 		size_t n = i / C, c = i % C;
@@ -22,7 +22,7 @@ static __global__ void embed_fwd(float *out, const uint32_t *ids, const float *w
 #define PARTS 32u /* token classes of the dwte scatter */
 
 static __global__ void embed_bwd_wte(float *dwte, const float *dout, const uint32_t *ids, size_t N, uint32_t C,
-				     mg_dropout d, uint32_t thr, float ks)
+				     mg_backend_dropout d, uint32_t thr, float ks)
 {
 	size_t c = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
 	uint32_t part = blockIdx.y;
@@ -36,7 +36,7 @@ static __global__ void embed_bwd_wte(float *dwte, const float *dout, const uint3
 	}
 }
 
-static __global__ void embed_bwd_wpe(float *dwpe, const float *dout, uint32_t B, uint32_t T, uint32_t C, mg_dropout d,
+static __global__ void embed_bwd_wpe(float *dwpe, const float *dout, uint32_t B, uint32_t T, uint32_t C, mg_backend_dropout d,
 				     uint32_t thr, float ks)
 {
 	MG_CU_FOR(e, (size_t)T * C) {
@@ -50,28 +50,28 @@ static __global__ void embed_bwd_wpe(float *dwpe, const float *dout, uint32_t B,
 }
 
 void mg_cu_embed_forward(float *out, const uint32_t *ids, const float *wte, const float *wpe, uint32_t B, uint32_t T,
-			 uint32_t C, mg_dropout d)
+			 uint32_t C, mg_backend_dropout d)
 {
 	size_t total = (size_t)B * T * C;
 
 	if (!total)
 		return;
-	embed_fwd<<<mg_cu_grid(total), MG_CU_THREADS>>>(out, ids, wte, wpe, T, C, total, d, mg_dropout_threshold(d.p),
+	embed_fwd<<<mg_cu_grid(total), MG_CU_THREADS>>>(out, ids, wte, wpe, T, C, total, d, mg_backend_dropout_threshold(d.p),
 							mg_cu_keep_scale(d));
 	MG_CU_LAUNCHED("embed_forward");
 }
 
 void mg_cu_embed_backward(float *dwte, float *dwpe, const float *dout, const uint32_t *ids, uint32_t B, uint32_t T,
-			  uint32_t C, mg_dropout d)
+			  uint32_t C, mg_backend_dropout d)
 {
 	if (!B || !T || !C)
 		return;
-	embed_bwd_wte<<<dim3((C + 63) / 64, PARTS), 64>>>(dwte, dout, ids, (size_t)B * T, C, d, mg_dropout_threshold(d.p),
+	embed_bwd_wte<<<dim3((C + 63) / 64, PARTS), 64>>>(dwte, dout, ids, (size_t)B * T, C, d, mg_backend_dropout_threshold(d.p),
 							  mg_cu_keep_scale(d));
 	MG_CU_LAUNCHED("embed_backward");
 	if (!dwpe)
 		return;
-	embed_bwd_wpe<<<mg_cu_grid((size_t)T * C), MG_CU_THREADS>>>(dwpe, dout, B, T, C, d, mg_dropout_threshold(d.p),
+	embed_bwd_wpe<<<mg_cu_grid((size_t)T * C), MG_CU_THREADS>>>(dwpe, dout, B, T, C, d, mg_backend_dropout_threshold(d.p),
 								     mg_cu_keep_scale(d));
 	MG_CU_LAUNCHED("embed_backward");
 }

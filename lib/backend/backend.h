@@ -30,19 +30,19 @@ enum { MG_GELU_TANH = 0, MG_GELU_ERF = 1 };
  * the element's index, never on the thread count or order: element i of a
  * site is kept when the top 24 bits of mg_hash64(seed + i) are at least
  * round(p 2^24), and kept elements are scaled by 1/(1-p). */
-typedef struct mg_dropout {
+typedef struct mg_backend_dropout {
 	float p;       /* rate in [0, 1); 0: identity */
-	uint64_t seed; /* the site's seed, from mg_dropout_site */
-} mg_dropout;
+	uint64_t seed; /* the site's seed, from mg_backend_dropout_site */
+} mg_backend_dropout;
 
-static inline uint32_t mg_dropout_threshold(float p) { return (uint32_t)((double)p * 16777216.0 + 0.5); }
-static inline int mg_dropout_keep(uint64_t seed, uint64_t i, uint32_t threshold)
+static inline uint32_t mg_backend_dropout_threshold(float p) { return (uint32_t)((double)p * 16777216.0 + 0.5); }
+static inline int mg_backend_dropout_keep(uint64_t seed, uint64_t i, uint32_t threshold)
 {
 	return (uint32_t)(mg_hash64(seed + i) >> 40) >= threshold;
 }
 /* The seed of dropout site `site` of a step: embedding 0; block L: attention
  * weights 3L+1, after attn.c_proj 3L+2, after mlp.c_proj 3L+3. */
-static inline uint64_t mg_dropout_site(uint64_t step_seed, uint64_t site)
+static inline uint64_t mg_backend_dropout_site(uint64_t step_seed, uint64_t site)
 {
 	return mg_hash64(step_seed ^ mg_hash64(site));
 }
@@ -54,22 +54,22 @@ typedef struct mg_backend_ctx mg_backend_ctx;
 
 /* One attention layer's shape and variant (for the KV-cache entries B and
  * T are unused and drop.p is 0). */
-typedef struct mg_attn {
+typedef struct mg_backend_attn {
 	uint32_t B, T, C, H;
 	uint32_t block;           /* block_size: the T of the time weights */
 	uint32_t variant;         /* MG_ATTN_* */
 	const float *tw;          /* time-weighting: (H, block, block) */
 	const float *tw_w, *tw_b; /* circulant: (H, block) each */
-	mg_dropout drop;          /* on the attention weights */
-} mg_attn;
+	mg_backend_dropout drop;          /* on the attention weights */
+} mg_backend_attn;
 
 /* AdamW constants of one step (torch.optim.AdamW's arithmetic):
  * p *= 1 - lr wd; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
  * p -= step_size m / (sqrt(v) / bc2_sqrt + eps), with step_size =
  * lr / (1 - b1^t) and bc2_sqrt = sqrt(1 - b2^t). */
-typedef struct mg_adamw_args {
+typedef struct mg_backend_adamw_args {
 	float lr, beta1, beta2, eps, weight_decay, step_size, bc2_sqrt;
-} mg_adamw_args;
+} mg_backend_adamw_args;
 
 typedef struct mg_backend {
 	const char *name;
@@ -99,9 +99,9 @@ typedef struct mg_backend {
 	 * positional embedding). Backward: dwte (V,C) +=, dwpe (T,C) += (when
 	 * not NULL) through the same dropout. */
 	void (*embed_forward)(float *out, const uint32_t *ids, const float *wte, const float *wpe, uint32_t B,
-			      uint32_t T, uint32_t C, mg_dropout d);
+			      uint32_t T, uint32_t C, mg_backend_dropout d);
 	void (*embed_backward)(float *dwte, float *dwpe, const float *dout, const uint32_t *ids, uint32_t B, uint32_t T,
-			       uint32_t C, mg_dropout d);
+			       uint32_t C, mg_backend_dropout d);
 
 	/* out (N,C) = (inp - mean) * rstd * w + b per row, eps 1e-5, biased
 	 * variance; mean, rstd (N) saved. Backward: dinp +=, dw +=, db +=. */
@@ -135,7 +135,7 @@ typedef struct mg_backend {
 	 * nothing. A context is used by one op at a time (the library's rule:
 	 * one model or engine call at a time per process). A backend that needs
 	 * none leaves both NULL, and its ops are passed ctx NULL. */
-	mg_backend_ctx *(*ctx_create)(const mg_attn *max, uint64_t *bytes);
+	mg_backend_ctx *(*ctx_create)(const mg_backend_attn *max, uint64_t *bytes);
 	void (*ctx_free)(mg_backend_ctx *ctx);
 
 	/* Causal self-attention on qkv (B,T,3C) (query, key, value, each C
@@ -146,9 +146,9 @@ typedef struct mg_backend {
 	 * (dtw for time-weighting, dtw_w and dtw_b for circulant; others may be
 	 * NULL); datt (B,H,T,T) is scratch. ctx: from ctx_create with a max of
 	 * at least this shape. */
-	void (*attention_forward)(mg_backend_ctx *ctx, float *out, float *probs, const float *qkv, const mg_attn *a);
+	void (*attention_forward)(mg_backend_ctx *ctx, float *out, float *probs, const float *qkv, const mg_backend_attn *a);
 	void (*attention_backward)(mg_backend_ctx *ctx, float *dqkv, float *dtw, float *dtw_w, float *dtw_b, float *datt,
-				   const float *dout, const float *qkv, const float *probs, const mg_attn *a);
+				   const float *dout, const float *qkv, const float *probs, const mg_backend_attn *a);
 
 	/* out = gelu(inp) elementwise, kind MG_GELU_*; backward dinp = dout *
 	 * gelu'(inp) (dinp may be dout). */
@@ -157,8 +157,8 @@ typedef struct mg_backend {
 
 	/* out = res + dropout(inp) (out may be res); backward dinp =
 	 * dropout(dout) with the same mask. */
-	void (*residual_forward)(float *out, const float *res, const float *inp, size_t n, mg_dropout d);
-	void (*dropout_backward)(float *dinp, const float *dout, size_t n, mg_dropout d);
+	void (*residual_forward)(float *out, const float *res, const float *inp, size_t n, mg_backend_dropout d);
+	void (*dropout_backward)(float *dinp, const float *dout, size_t n, mg_backend_dropout d);
 
 	/* losses (N) = logsumexp(logits row) - logits[target] where mask (N
 	 * bytes; NULL: all) is 1, else 0. Backward overwrites logits (N,V) with
@@ -169,7 +169,7 @@ typedef struct mg_backend {
 				      float scale);
 
 	/* One AdamW step on n parameters p with gradients g and moments m, v. */
-	void (*adamw_update)(float *p, const float *g, float *m, float *v, size_t n, const mg_adamw_args *a);
+	void (*adamw_update)(float *p, const float *g, float *m, float *v, size_t n, const mg_backend_adamw_args *a);
 
 	/* KV-cache inference (lib/infer/infer.c): N new rows (a row is one
 	 * position of one of up to n_seq sequences; seq (N) and pos (N) say
@@ -214,9 +214,9 @@ typedef struct mg_backend {
 	 * stored by then: softmax(q k^T / sqrt(hs)) weighted by the time
 	 * weights W[pos, j], as attention_forward without dropout. ctx: from
 	 * ctx_create with max of a's C, H and block. */
-	size_t (*infer_kv_floats)(uint32_t n_seq, const mg_attn *a);
+	size_t (*infer_kv_floats)(uint32_t n_seq, const mg_backend_attn *a);
 	void (*infer_attention)(mg_backend_ctx *ctx, float *y, float *kv, const float *qkv, const uint32_t *seq,
-				const uint32_t *pos, size_t N, const uint32_t *list, size_t M, const mg_attn *a);
+				const uint32_t *pos, size_t N, const uint32_t *list, size_t M, const mg_backend_attn *a);
 } mg_backend;
 
 /* The CPU backend (OpenBLAS and OpenMP), always available. */

@@ -106,7 +106,7 @@ int mg_bpe_encoder_init(mg_bpe_encoder **out, const mg_tokenizer *tk, uint32_t f
 		if (map_init(&enc->merges, tk->n_merges))
 			goto oom;
 		for (uint32_t r = 0; r < tk->n_merges; r++) {
-			const mg_merge *m = &tk->merges[r];
+			const mg_tokenizer_merge *m = &tk->merges[r];
 			slot *s = map_find(&enc->merges, (uint64_t)m->left << 32 | m->right);
 			if (s->key == EMPTY) { /* a repeated pair keeps its first (lowest) rank */
 				s->key = (uint64_t)m->left << 32 | m->right;
@@ -173,7 +173,7 @@ typedef struct centry {
 	uint16_t len, nids;
 } centry;
 
-struct mg_bpe_worker {
+struct mg_bpe_encode_worker {
 	const mg_bpe_encoder *enc;
 	/* small pieces */
 	uint32_t sid[SMALL_PIECE];
@@ -189,7 +189,7 @@ struct mg_bpe_worker {
 	uint32_t cbytes_len, cids_len, cache_n;
 };
 
-void mg_bpe_worker_free(mg_bpe_worker *w)
+void mg_bpe_encode_worker_free(mg_bpe_encode_worker *w)
 {
 	if (!w)
 		return;
@@ -203,9 +203,9 @@ void mg_bpe_worker_free(mg_bpe_worker *w)
 	free(w);
 }
 
-int mg_bpe_worker_init(mg_bpe_worker **out, const mg_bpe_encoder *enc, mg_err *e)
+int mg_bpe_encode_worker_init(mg_bpe_encode_worker **out, const mg_bpe_encoder *enc, mg_err *e)
 {
-	mg_bpe_worker *w = calloc(1, sizeof *w);
+	mg_bpe_encode_worker *w = calloc(1, sizeof *w);
 
 	*out = NULL;
 	if (!w)
@@ -216,7 +216,7 @@ int mg_bpe_worker_init(mg_bpe_worker **out, const mg_bpe_encoder *enc, mg_err *e
 		w->cbytes = malloc(CACHE_BYTES);
 		w->cids = malloc(CACHE_BYTES);
 		if (!w->cache || !w->cbytes || !w->cids) {
-			mg_bpe_worker_free(w);
+			mg_bpe_encode_worker_free(w);
 			return mg_err_set(e, MG_E_NOMEM, "out of memory");
 		}
 	}
@@ -240,7 +240,7 @@ static inline uint64_t pair_of(const mg_bpe_encoder *enc, uint32_t a, uint32_t b
 
 /* BPE of a short piece with arrays: the merges of adjacent pairs, the
  * leftmost lowest merged each round. Returns the number of ids in w->sid. */
-static size_t bpe_small(mg_bpe_worker *w, const uint8_t *s, size_t n)
+static size_t bpe_small(mg_bpe_encode_worker *w, const uint8_t *s, size_t n)
 {
 	const mg_bpe_encoder *enc = w->enc;
 	uint32_t *id = w->sid;
@@ -312,7 +312,7 @@ static inline uint64_t heap_pop(uint64_t *h, size_t *n)
 /* BPE of a long piece: a list of symbols over byte positions and a lazy heap;
  * an entry is stale when its position no longer starts the pair it ranked.
  * Ties of rank pop the leftmost position first. Appends to out. */
-static int bpe_long(mg_bpe_worker *w, const uint8_t *s, size_t n, mg_ids *out, mg_err *e)
+static int bpe_long(mg_bpe_encode_worker *w, const uint8_t *s, size_t n, mg_ids *out, mg_err *e)
 {
 	const mg_bpe_encoder *enc = w->enc;
 	size_t hn = 0;
@@ -400,13 +400,13 @@ static inline uint64_t hash_bytes(const uint8_t *s, size_t n)
 	return h ? h : 1;
 }
 
-static void cache_clear(mg_bpe_worker *w)
+static void cache_clear(mg_bpe_encode_worker *w)
 {
 	memset(w->cache, 0, CACHE_SLOTS * sizeof *w->cache);
 	w->cbytes_len = w->cids_len = w->cache_n = 0;
 }
 
-static int encode_piece(mg_bpe_worker *w, const uint8_t *s, size_t n, mg_ids *out, mg_err *e)
+static int encode_piece(mg_bpe_encode_worker *w, const uint8_t *s, size_t n, mg_ids *out, mg_err *e)
 {
 	centry *c = NULL;
 	uint64_t h = 0;
@@ -466,7 +466,7 @@ static int encode_piece(mg_bpe_worker *w, const uint8_t *s, size_t n, mg_ids *ou
 }
 
 /* Ordinary text (no special tokens in it). */
-static int encode_text(mg_bpe_worker *w, const uint8_t *s, size_t n, uint64_t base, mg_ids *out, mg_err *e)
+static int encode_text(mg_bpe_encode_worker *w, const uint8_t *s, size_t n, uint64_t base, mg_ids *out, mg_err *e)
 {
 	const mg_bpe_encoder *enc = w->enc;
 	int rc;
@@ -485,7 +485,7 @@ static int encode_text(mg_bpe_worker *w, const uint8_t *s, size_t n, uint64_t ba
 				len = 1;
 			} else {
 				const slot *sl;
-				len = mg_utf8_decode(s + i, n - i, &cp);
+				len = mg_unicode_utf8_decode(s + i, n - i, &cp);
 				sl = map_find(&enc->chars, cp);
 				id = sl->key == EMPTY ? NONE : sl->id;
 			}
@@ -512,7 +512,7 @@ static int encode_text(mg_bpe_worker *w, const uint8_t *s, size_t n, uint64_t ba
 	return MG_OK;
 }
 
-int mg_bpe_worker_encode(mg_bpe_worker *w, const uint8_t *s, size_t n, uint64_t base, mg_ids *out, mg_err *e)
+int mg_bpe_encode_worker_encode(mg_bpe_encode_worker *w, const uint8_t *s, size_t n, uint64_t base, mg_ids *out, mg_err *e)
 {
 	const mg_bpe_encoder *enc = w->enc;
 	size_t start = 0;
@@ -521,7 +521,7 @@ int mg_bpe_worker_encode(mg_bpe_worker *w, const uint8_t *s, size_t n, uint64_t 
 	if (!enc->spec.n)
 		return encode_text(w, s, n, base, out, e);
 	for (size_t i = 0; i < n;) {
-		const mg_special *sp = mg_specials_at(&enc->spec, s, n, i);
+		const mg_tokenizer_special *sp = mg_specials_at(&enc->spec, s, n, i);
 		if (!sp) {
 			i++;
 			continue;

@@ -18,7 +18,7 @@ enum {
 };
 
 typedef struct mg_bpe_encoder mg_bpe_encoder;
-typedef struct mg_bpe_worker mg_bpe_worker;
+typedef struct mg_bpe_encode_worker mg_bpe_encode_worker;
 
 /* Builds the tables for tk, which must outlive the encoder (BPE or chars;
  * MG_E_UNSUPPORTED for a palette). flags: MG_ENCODE_*. */
@@ -33,12 +33,12 @@ size_t mg_bpe_encoder_margin(const mg_bpe_encoder *enc);
  * document is one piece). */
 size_t mg_bpe_encoder_cut(const mg_bpe_encoder *enc, const uint8_t *s, size_t n, size_t lo, size_t hi);
 
-int mg_bpe_worker_init(mg_bpe_worker **w, const mg_bpe_encoder *enc, mg_err *e);
-void mg_bpe_worker_free(mg_bpe_worker *w);
+int mg_bpe_encode_worker_init(mg_bpe_encode_worker **w, const mg_bpe_encoder *enc, mg_err *e);
+void mg_bpe_encode_worker_free(mg_bpe_encode_worker *w);
 /* Encodes the complete text s[0..n) and appends the ids to out. Any bytes
  * are valid text for a BPE model; a chars model gives MG_E_INVAL for a
  * character it lacks, naming its byte offset plus base. Linear time in n
  * (n log n for one very long pre-token). */
-int mg_bpe_worker_encode(mg_bpe_worker *w, const uint8_t *s, size_t n, uint64_t base, mg_ids *out, mg_err *e);
+int mg_bpe_encode_worker_encode(mg_bpe_encode_worker *w, const uint8_t *s, size_t n, uint64_t base, mg_ids *out, mg_err *e);
 
 #endif

@@ -24,7 +24,7 @@ typedef struct job {
 
 typedef struct pool {
 	const mg_bpe_encoder *enc;
-	mg_bpe_worker **workers;
+	mg_bpe_encode_worker **workers;
 	job *jobs;
 	size_t n_jobs, next;
 	const uint8_t *buf;
@@ -32,7 +32,7 @@ typedef struct pool {
 	pthread_mutex_t lock;
 } pool;
 
-static void run_jobs(pool *p, mg_bpe_worker *w)
+static void run_jobs(pool *p, mg_bpe_encode_worker *w)
 {
 	for (;;) {
 		job *j;
@@ -42,13 +42,13 @@ static void run_jobs(pool *p, mg_bpe_worker *w)
 		if (!j)
 			return;
 		j->ids.n = 0;
-		j->rc = mg_bpe_worker_encode(w, p->buf + j->start, j->len, p->base + j->start, &j->ids, &j->err);
+		j->rc = mg_bpe_encode_worker_encode(w, p->buf + j->start, j->len, p->base + j->start, &j->ids, &j->err);
 	}
 }
 
 typedef struct targ {
 	pool *p;
-	mg_bpe_worker *w;
+	mg_bpe_encode_worker *w;
 } targ;
 
 static void *thread_main(void *a)
@@ -109,7 +109,7 @@ int mg_bpe_stream_encode(const mg_bpe_encoder *enc, FILE *f, const mg_bpe_stream
 		goto out;
 	}
 	for (uint32_t t = 0; t < nt; t++)
-		if ((rc = mg_bpe_worker_init(&p.workers[t], enc, e)))
+		if ((rc = mg_bpe_encode_worker_init(&p.workers[t], enc, e)))
 			goto out;
 	want = per_batch * block + margin;
 	for (;;) {
@@ -219,7 +219,7 @@ int mg_bpe_stream_encode(const mg_bpe_encoder *enc, FILE *f, const mg_bpe_stream
 	}
 out:
 	for (uint32_t t = 0; p.workers && t < nt; t++)
-		mg_bpe_worker_free(p.workers[t]);
+		mg_bpe_encode_worker_free(p.workers[t]);
 	for (size_t k = 0; p.jobs && k < per_batch; k++)
 		mg_ids_free(&p.jobs[k].ids);
 	free(p.workers);

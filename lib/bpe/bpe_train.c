@@ -47,7 +47,7 @@ typedef struct gentry {
 
 struct mg_bpe_trainer {
 	uint32_t kind, split;
-	mg_special *spec_list; /* copies */
+	mg_tokenizer_special *spec_list; /* copies */
 	uint32_t n_spec;
 	mg_specials spec;
 	/* pieces */
@@ -62,7 +62,7 @@ struct mg_bpe_trainer {
 	int trained;
 };
 
-static void free_specials(mg_special *l, uint32_t n)
+static void free_specials(mg_tokenizer_special *l, uint32_t n)
 {
 	for (uint32_t i = 0; l && i < n; i++)
 		free(l[i].text);
@@ -82,7 +82,7 @@ void mg_bpe_trainer_free(mg_bpe_trainer *t)
 	free(t);
 }
 
-int mg_bpe_trainer_init(mg_bpe_trainer **out, uint32_t kind, uint32_t split, const mg_special *specials, uint32_t n,
+int mg_bpe_trainer_init(mg_bpe_trainer **out, uint32_t kind, uint32_t split, const mg_tokenizer_special *specials, uint32_t n,
 			mg_err *e)
 {
 	mg_bpe_trainer *t = calloc(1, sizeof *t);
@@ -219,7 +219,7 @@ static void add_chars(mg_bpe_trainer *t, const uint8_t *s, size_t n)
 {
 	for (size_t i = 0; i < n;) {
 		uint32_t cp;
-		i += mg_utf8_decode(s + i, n - i, &cp);
+		i += mg_unicode_utf8_decode(s + i, n - i, &cp);
 		t->seen[cp >> 3] |= (uint8_t)(1u << (cp & 7));
 	}
 }
@@ -256,7 +256,7 @@ static int count_complete(mg_bpe_trainer *t, const uint8_t *s, size_t n, mg_err 
 	if (!t->spec.n)
 		return count_segment(t, s, n, e);
 	for (size_t i = 0; i < n;) {
-		const mg_special *sp = mg_specials_at(&t->spec, s, n, i);
+		const mg_tokenizer_special *sp = mg_specials_at(&t->spec, s, n, i);
 		if (!sp) {
 			i++;
 			continue;
@@ -625,7 +625,7 @@ static void train_free(train *r)
 	free(r->type);
 }
 
-static int train_merges(mg_bpe_trainer *t, uint32_t want, mg_bpe_progress cb, void *ctx, mg_merge *out,
+static int train_merges(mg_bpe_trainer *t, uint32_t want, mg_bpe_progress cb, void *ctx, mg_tokenizer_merge *out,
 			uint32_t *done, mg_err *e)
 {
 	size_t A = t->arena.len;
@@ -706,7 +706,7 @@ static int add_specials(const mg_bpe_trainer *t, mg_tokenizer *tk, uint32_t firs
 	if (!tk->specials)
 		return mg_err_set(e, MG_E_NOMEM, "out of memory");
 	for (uint32_t i = 0; i < t->n_spec; i++) {
-		mg_special *s = &tk->specials[i];
+		mg_tokenizer_special *s = &tk->specials[i];
 		s->id = first_id + i;
 		s->len = t->spec_list[i].len;
 		s->text = malloc(s->len + 1);

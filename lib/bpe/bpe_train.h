@@ -25,7 +25,7 @@ typedef struct mg_bpe_trainer mg_bpe_trainer;
  * CharDataset builds it. specials (n of them, may be 0) are not learned from:
  * the input is cut at each occurrence (longest first, left to right), which
  * is dropped; the trainer keeps a copy. */
-int mg_bpe_trainer_init(mg_bpe_trainer **t, uint32_t kind, uint32_t split, const mg_special *specials, uint32_t n,
+int mg_bpe_trainer_init(mg_bpe_trainer **t, uint32_t kind, uint32_t split, const mg_tokenizer_special *specials, uint32_t n,
 			mg_err *e);
 void mg_bpe_trainer_free(mg_bpe_trainer *t);
 

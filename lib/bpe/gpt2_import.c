@@ -146,7 +146,7 @@ static int jstring(json *j, mg_buf *out)
 			return mg_err_set(j->e, MG_E_CORRUPT, "encoder.json: byte %zu: control character in a string", j->i);
 		if (c != '\\') {
 			uint32_t cp;
-			size_t len = mg_utf8_decode(j->p + j->i, j->n - j->i, &cp);
+			size_t len = mg_unicode_utf8_decode(j->p + j->i, j->n - j->i, &cp);
 			if (cp >= MG_UC_RAW)
 				return mg_err_set(j->e, MG_E_CORRUPT, "encoder.json: byte %zu: invalid UTF-8", j->i);
 			mg_buf_add(out, j->p + j->i, len);
@@ -181,7 +181,7 @@ static int jstring(json *j, mg_buf *out)
 					return mg_err_set(j->e, MG_E_CORRUPT, "encoder.json: byte %zu: bad low surrogate", j->i - 6);
 				v = 0x10000 + ((v - 0xd800) << 10) + (lo - 0xdc00);
 			}
-			mg_buf_add(out, u, mg_utf8_encode(u, v));
+			mg_buf_add(out, u, mg_unicode_utf8_encode(u, v));
 			break;
 		}
 		default:
@@ -288,7 +288,7 @@ static long alphabet_decode(const uint8_t *s, size_t n, uint8_t *out)
 	for (size_t i = 0; i < n;) {
 		uint32_t cp;
 		int b;
-		i += mg_utf8_decode(s + i, n - i, &cp);
+		i += mg_unicode_utf8_decode(s + i, n - i, &cp);
 		for (b = 0; b < 256 && mg_gpt2_byte_char((uint8_t)b) != cp; b++)
 			;
 		if (b == 256)
@@ -331,7 +331,7 @@ int mg_gpt2_import(const uint8_t *ej, size_t enc_len, const uint8_t *vb, size_t 
 	}
 	for (int b = 0; b < 256; b++) {
 		uint8_t u[4];
-		entry *x = table_get(&t, u, mg_utf8_encode(u, mg_gpt2_byte_char((uint8_t)b)));
+		entry *x = table_get(&t, u, mg_unicode_utf8_encode(u, mg_gpt2_byte_char((uint8_t)b)));
 		if (!x) {
 			rc = mg_err_set(e, MG_E_CORRUPT, "encoder.json: byte 0x%02x (U+%04X) has no token", b,
 					mg_gpt2_byte_char((uint8_t)b));
@@ -401,7 +401,7 @@ int mg_gpt2_import(const uint8_t *ej, size_t enc_len, const uint8_t *vb, size_t 
 		}
 		for (uint32_t k = 0; k < t.n; k++) {
 			entry *x = &t.e[k];
-			mg_special *sp;
+			mg_tokenizer_special *sp;
 			long len;
 			if (made[x->id])
 				continue;

@@ -8,7 +8,7 @@
 
 #include "bpe/unicode.h"
 
-#define ASCII_CLASS(c) (mg_uc_stage2[0][c]) /* stage1[0] == 0: block 0 is ASCII */
+#define ASCII_CLASS(c) (mg_unicode_stage2[0][c]) /* stage1[0] == 0: block 0 is ASCII */
 
 /* Class and length of the character at s[j], or 0 when final is 0 and the
  * character may continue past s[n-1]. */
@@ -27,8 +27,8 @@ static inline size_t class_at(const uint8_t *s, size_t n, size_t j, int final, i
 		if (n - j < need)
 			return 0;
 	}
-	len = mg_utf8_decode(s + j, n - j, &cp);
-	*cls = mg_uc_class_of(cp);
+	len = mg_unicode_utf8_decode(s + j, n - j, &cp);
+	*cls = mg_unicode_class_of(cp);
 	return len;
 }
 
@@ -112,9 +112,9 @@ int mg_pretok_class_before(const uint8_t *s, size_t p)
 		return ASCII_CLASS(s[q]);
 	while ((s[q] & 0xc0) == 0x80 && q > 0 && p - q < 4)
 		q--;
-	if ((s[q] & 0xc0) == 0x80 || mg_utf8_decode(s + q, p - q, &cp) != p - q)
+	if ((s[q] & 0xc0) == 0x80 || mg_unicode_utf8_decode(s + q, p - q, &cp) != p - q)
 		return MG_UC_OTHER; /* s[p-1] is an invalid byte */
-	return mg_uc_class_of(cp);
+	return mg_unicode_class_of(cp);
 }
 
 size_t mg_pretok_cut(const uint8_t *s, size_t n, size_t lo, size_t hi)
@@ -125,8 +125,8 @@ size_t mg_pretok_cut(const uint8_t *s, size_t n, size_t lo, size_t hi)
 
 		if ((s[p] & 0xc0) == 0x80)
 			continue; /* not the start of a character */
-		mg_utf8_decode(s + p, n - p, &cp);
-		c2 = mg_uc_class_of(cp);
+		mg_unicode_utf8_decode(s + p, n - p, &cp);
+		c2 = mg_unicode_class_of(cp);
 		c1 = mg_pretok_class_before(s, p);
 		if ((c1 == MG_UC_LETTER && c2 != MG_UC_LETTER) || (c1 == MG_UC_NUMBER && c2 != MG_UC_NUMBER) ||
 		    (c1 == MG_UC_OTHER &&

@@ -6,14 +6,14 @@
 
 static int cmp_spec(const void *a, const void *b)
 {
-	const mg_special *x = *(const mg_special *const *)a, *y = *(const mg_special *const *)b;
+	const mg_tokenizer_special *x = *(const mg_tokenizer_special *const *)a, *y = *(const mg_tokenizer_special *const *)b;
 
 	if (x->len != y->len)
 		return x->len > y->len ? -1 : 1;
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-int mg_specials_init(mg_specials *sp, const mg_special *list, uint32_t n, mg_err *e)
+int mg_specials_init(mg_specials *sp, const mg_tokenizer_special *list, uint32_t n, mg_err *e)
 {
 	memset(sp, 0, sizeof *sp);
 	if (!n)
@@ -46,7 +46,7 @@ int mg_specials_cover(const mg_specials *sp, const uint8_t *s, size_t n, size_t 
 		if (!sp->first[s[q]])
 			continue;
 		for (uint32_t k = 0; k < sp->n; k++) {
-			const mg_special *x = sp->list[k];
+			const mg_tokenizer_special *x = sp->list[k];
 			if (q + x->len > p && x->len <= n - q && !memcmp(s + q, x->text, x->len))
 				return 1;
 		}

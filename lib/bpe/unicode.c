@@ -3,7 +3,7 @@
  * edit: change the ranges or the script and run it again. */
 #include "bpe/unicode.h"
 
-const uint8_t mg_uc_stage1[8704] = {
+const uint8_t mg_unicode_stage1[8704] = {
 	0, 1, 2, 2, 2, 3, 4, 5, 2, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
 	21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 2, 2, 31, 32, 33, 34, 35, 2, 2, 2, 36, 37, 38, 39,
 	40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 2, 50, 2, 2, 51, 52, 53, 54, 55, 56, 57, 57, 57, 57,
@@ -369,7 +369,7 @@ const uint8_t mg_uc_stage1[8704] = {
 	57, 57, 57, 57, 57, 57, 57, 57, 57, 57, 57, 57, 57, 57, 57, 57,
 };
 
-const uint8_t mg_uc_stage2[208][128] = {
+const uint8_t mg_unicode_stage2[208][128] = {
 	{
 		0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 3, 3, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 		3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0,
@@ -1620,7 +1620,7 @@ const uint8_t mg_uc_stage2[208][128] = {
 	},
 };
 
-const mg_uc_range mg_uc_letter_ranges[677] = {
+const mg_unicode_range mg_unicode_letter_ranges[677] = {
 	{ 0x0041, 0x005A }, { 0x0061, 0x007A }, { 0x00AA, 0x00AA }, { 0x00B5, 0x00B5 },
 	{ 0x00BA, 0x00BA }, { 0x00C0, 0x00D6 }, { 0x00D8, 0x00F6 }, { 0x00F8, 0x02C1 },
 	{ 0x02C6, 0x02D1 }, { 0x02E0, 0x02E4 }, { 0x02EC, 0x02EC }, { 0x02EE, 0x02EE },
@@ -1792,9 +1792,9 @@ const mg_uc_range mg_uc_letter_ranges[677] = {
 	{ 0x2CEB0, 0x2EBE0 }, { 0x2EBF0, 0x2EE5D }, { 0x2F800, 0x2FA1D }, { 0x30000, 0x3134A },
 	{ 0x31350, 0x323AF },
 };
-const uint32_t mg_uc_letter_count = 677;
+const uint32_t mg_unicode_letter_count = 677;
 
-const mg_uc_range mg_uc_number_ranges[144] = {
+const mg_unicode_range mg_unicode_number_ranges[144] = {
 	{ 0x0030, 0x0039 }, { 0x00B2, 0x00B3 }, { 0x00B9, 0x00B9 }, { 0x00BC, 0x00BE },
 	{ 0x0660, 0x0669 }, { 0x06F0, 0x06F9 }, { 0x07C0, 0x07C9 }, { 0x0966, 0x096F },
 	{ 0x09E6, 0x09EF }, { 0x09F4, 0x09F9 }, { 0x0A66, 0x0A6F }, { 0x0AE6, 0x0AEF },
@@ -1832,11 +1832,11 @@ const mg_uc_range mg_uc_number_ranges[144] = {
 	{ 0x1E950, 0x1E959 }, { 0x1EC71, 0x1ECAB }, { 0x1ECAD, 0x1ECAF }, { 0x1ECB1, 0x1ECB4 },
 	{ 0x1ED01, 0x1ED2D }, { 0x1ED2F, 0x1ED3D }, { 0x1F100, 0x1F10C }, { 0x1FBF0, 0x1FBF9 },
 };
-const uint32_t mg_uc_number_count = 144;
+const uint32_t mg_unicode_number_count = 144;
 
-const mg_uc_range mg_uc_white_space_ranges[10] = {
+const mg_unicode_range mg_unicode_white_space_ranges[10] = {
 	{ 0x0009, 0x000D }, { 0x0020, 0x0020 }, { 0x0085, 0x0085 }, { 0x00A0, 0x00A0 },
 	{ 0x1680, 0x1680 }, { 0x2000, 0x200A }, { 0x2028, 0x2029 }, { 0x202F, 0x202F },
 	{ 0x205F, 0x205F }, { 0x3000, 0x3000 },
 };
-const uint32_t mg_uc_white_space_count = 10;
+const uint32_t mg_unicode_white_space_count = 10;

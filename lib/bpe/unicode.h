@@ -12,20 +12,20 @@ enum { MG_UC_OTHER = 0, MG_UC_LETTER = 1, MG_UC_NUMBER = 2, MG_UC_SPACE = 3 };
 
 #define MG_UC_BLOCK 128
 
-typedef struct mg_uc_range {
+typedef struct mg_unicode_range {
 	uint32_t first, last; /* inclusive */
-} mg_uc_range;
+} mg_unicode_range;
 
-extern const uint8_t mg_uc_stage1[0x110000 / MG_UC_BLOCK];
-extern const uint8_t mg_uc_stage2[][MG_UC_BLOCK];
+extern const uint8_t mg_unicode_stage1[0x110000 / MG_UC_BLOCK];
+extern const uint8_t mg_unicode_stage2[][MG_UC_BLOCK];
 /* The source ranges, sorted (for tests and documentation). */
-extern const mg_uc_range mg_uc_letter_ranges[], mg_uc_number_ranges[], mg_uc_white_space_ranges[];
-extern const uint32_t mg_uc_letter_count, mg_uc_number_count, mg_uc_white_space_count;
+extern const mg_unicode_range mg_unicode_letter_ranges[], mg_unicode_number_ranges[], mg_unicode_white_space_ranges[];
+extern const uint32_t mg_unicode_letter_count, mg_unicode_number_count, mg_unicode_white_space_count;
 
 /* Class of a scalar value; cp must be below 0x110000. */
-static inline int mg_uc_class(uint32_t cp)
+static inline int mg_unicode_class(uint32_t cp)
 {
-	return mg_uc_stage2[mg_uc_stage1[cp / MG_UC_BLOCK]][cp % MG_UC_BLOCK];
+	return mg_unicode_stage2[mg_unicode_stage1[cp / MG_UC_BLOCK]][cp % MG_UC_BLOCK];
 }
 
 /* Decodes the character at p[0..n), n >= 1: returns its length (1-4) and
@@ -33,7 +33,7 @@ static inline int mg_uc_class(uint32_t cp)
  * start a valid, complete, shortest-form UTF-8 sequence (such a byte is one
  * character of its own, of class MG_UC_OTHER). */
 #define MG_UC_RAW 0x110000u
-static inline size_t mg_utf8_decode(const uint8_t *p, size_t n, uint32_t *cp)
+static inline size_t mg_unicode_utf8_decode(const uint8_t *p, size_t n, uint32_t *cp)
 {
 	uint32_t c = p[0];
 
@@ -68,11 +68,11 @@ static inline size_t mg_utf8_decode(const uint8_t *p, size_t n, uint32_t *cp)
 }
 
 /* Class of a decoded character (raw bytes are MG_UC_OTHER). */
-static inline int mg_uc_class_of(uint32_t cp) { return cp >= MG_UC_RAW ? MG_UC_OTHER : mg_uc_class(cp); }
+static inline int mg_unicode_class_of(uint32_t cp) { return cp >= MG_UC_RAW ? MG_UC_OTHER : mg_unicode_class(cp); }
 
 /* Writes the UTF-8 of cp (or the raw byte b for MG_UC_RAW + b) to o[0..4);
  * returns its length. */
-static inline size_t mg_utf8_encode(uint8_t *o, uint32_t cp)
+static inline size_t mg_unicode_utf8_encode(uint8_t *o, uint32_t cp)
 {
 	if (cp >= MG_UC_RAW) {
 		o[0] = (uint8_t)(cp - MG_UC_RAW);

@@ -43,7 +43,7 @@ typedef struct layer {
 	const float *attn, *aproj, *fc, *mproj;
 	float *kv;    /* infer_kv_floats(n_seq, &at) */
 	float *shift; /* (n_seq, C/2) the last xn half of each sequence, or NULL */
-	mg_attn at;
+	mg_backend_attn at;
 } layer;
 
 typedef struct seq {
@@ -203,7 +203,7 @@ static void copy_params(mg_infer *inf, copier *cp)
 		y->aproj_b = copy_plain(cp, b->aproj_b, C);
 		y->fc_b = copy_plain(cp, b->fc_b, 4 * (size_t)C);
 		y->mproj_b = copy_plain(cp, b->mproj_b, C);
-		y->at = (mg_attn){ 0, 0, C, H, T, g->cfg.attention, NULL, NULL, NULL, { 0.0f, 0 } };
+		y->at = (mg_backend_attn){ 0, 0, C, H, T, g->cfg.attention, NULL, NULL, NULL, { 0.0f, 0 } };
 		y->at.tw = copy_plain(cp, b->tw, (size_t)H * T * T);
 		y->at.tw_w = copy_plain(cp, b->tw_w, (size_t)H * T);
 		y->at.tw_b = copy_plain(cp, b->tw_b, (size_t)H * T);

@@ -6,7 +6,7 @@
 
 #include "io/chunk.h"
 
-const char *mg_role_name(uint32_t role)
+const char *mg_ckpt_role_name(uint32_t role)
 {
 	static const char *names[] = { "param", "adam_m", "adam_v" };
 	return role < MG_ROLE_COUNT ? names[role] : "unknown";
@@ -167,7 +167,7 @@ void mg_ckpt_free(mg_ckpt *ck)
 	memset(ck, 0, sizeof *ck);
 }
 
-const mg_tensor *mg_ckpt_find(const mg_ckpt *ck, const char *name, uint32_t role)
+const mg_ckpt_tensor *mg_ckpt_find(const mg_ckpt *ck, const char *name, uint32_t role)
 {
 	for (size_t i = 0; i < ck->n_tensors; i++)
 		if (ck->t[i].role == role && !strcmp(ck->t[i].name, name))
@@ -194,7 +194,7 @@ void mg_ckpt_drop_role(mg_ckpt *ck, uint32_t role)
 static int read_tens(mg_ckpt *ck, const mg_chunk *c, uint64_t *filled, mg_err *e)
 {
 	mg_cur cur = mg_cur_init(c->data, c->len);
-	mg_tensor h, *t;
+	mg_ckpt_tensor h, *t;
 	uint8_t nl, resv;
 	const uint8_t *nm, *data;
 	uint64_t off, cnt, bytes;
@@ -236,12 +236,12 @@ static int read_tens(mg_ckpt *ck, const mg_chunk *c, uint64_t *filled, mg_err *e
 				  mg_cur_left(&cur), (unsigned long long)bytes);
 	data = mg_cur_take(&cur, (size_t)bytes);
 	if (off == 0) {
-		mg_tensor *nt;
+		mg_ckpt_tensor *nt;
 		if (ck->n_tensors && *filled != ck->t[ck->n_tensors - 1].n)
 			return mg_err_set(e, MG_E_CORRUPT, "tensor '%s' starts before '%s' is complete", h.name,
 					  ck->t[ck->n_tensors - 1].name);
 		if (mg_ckpt_find(ck, h.name, h.role))
-			return mg_err_set(e, MG_E_CORRUPT, "tensor '%s' (%s) appears twice", h.name, mg_role_name(h.role));
+			return mg_err_set(e, MG_E_CORRUPT, "tensor '%s' (%s) appears twice", h.name, mg_ckpt_role_name(h.role));
 		if (ck->n_tensors >= MG_TENSORS_MAX)
 			return mg_err_set(e, MG_E_LIMIT, "more than %u tensors", MG_TENSORS_MAX);
 		nt = realloc(ck->t, (ck->n_tensors + 1) * sizeof *nt);

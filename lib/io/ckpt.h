@@ -21,13 +21,13 @@ enum { MG_ROLE_PARAM = 0, MG_ROLE_ADAM_M = 1, MG_ROLE_ADAM_V = 2, MG_ROLE_COUNT 
 #define MG_TENSORS_MAX 65536
 #define MG_CKPT_CHUNK_ELEMS (1u << 22) /* elements a writer puts in one chunk */
 
-typedef struct mg_tensor {
+typedef struct mg_ckpt_tensor {
 	char name[MG_TENSOR_NAME_MAX + 1];
 	uint32_t role, dtype, ndim;
 	uint32_t dims[MG_TENSOR_DIMS_MAX];
 	uint64_t n;    /* elements: product of dims */
 	uint8_t *data; /* stored encoding (little-endian), mg_dtype_bytes(dtype, n) bytes */
-} mg_tensor;
+} mg_ckpt_tensor;
 
 typedef struct mg_ckpt {
 	mg_kv config; /* HEAD: model configuration */
@@ -35,15 +35,15 @@ typedef struct mg_ckpt {
 	int has_train;
 	mg_tokenizer tk;
 	int has_tokenizer;
-	mg_tensor *t;
+	mg_ckpt_tensor *t;
 	size_t n_tensors;
 } mg_ckpt;
 
 /* Reads one checkpoint member and checks that nothing follows it. */
 int mg_ckpt_read(FILE *f, mg_ckpt *ck, mg_err *e);
 void mg_ckpt_free(mg_ckpt *ck);
-const mg_tensor *mg_ckpt_find(const mg_ckpt *ck, const char *name, uint32_t role);
-const char *mg_role_name(uint32_t role); /* "param", "adam_m", "adam_v" */
+const mg_ckpt_tensor *mg_ckpt_find(const mg_ckpt *ck, const char *name, uint32_t role);
+const char *mg_ckpt_role_name(uint32_t role); /* "param", "adam_m", "adam_v" */
 /* Removes every tensor of role from ck (freeing its data); the others keep
  * their order. */
 void mg_ckpt_drop_role(mg_ckpt *ck, uint32_t role);

@@ -23,7 +23,7 @@ uint64_t mg_dtype_bytes(uint32_t dtype, uint64_t n)
 	return 0;
 }
 
-uint16_t mg_f32_to_f16(float f)
+uint16_t mg_dtype_f32_to_f16(float f)
 {
 	uint32_t x = mg_f32_bits(f), sign = (x >> 16) & 0x8000, mant;
 	int exp;
@@ -54,7 +54,7 @@ uint16_t mg_f32_to_f16(float f)
 	}
 }
 
-float mg_f16_to_f32(uint16_t h)
+float mg_dtype_f16_to_f32(uint16_t h)
 {
 	uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = h >> 10 & 0x1f, mant = h & 0x3ff;
 
@@ -67,7 +67,7 @@ float mg_f16_to_f32(uint16_t h)
 	return mg_f32_from_bits(sign | (exp + 112) << 23 | mant << 13);
 }
 
-uint16_t mg_f32_to_bf16(float f)
+uint16_t mg_dtype_f32_to_bf16(float f)
 {
 	uint32_t x = mg_f32_bits(f);
 
@@ -77,7 +77,7 @@ uint16_t mg_f32_to_bf16(float f)
 	return (uint16_t)(x >> 16);
 }
 
-float mg_bf16_to_f32(uint16_t h) { return mg_f32_from_bits((uint32_t)h << 16); }
+float mg_dtype_bf16_to_f32(uint16_t h) { return mg_f32_from_bits((uint32_t)h << 16); }
 
 void mg_dtype_encode(uint32_t dtype, const float *src, uint64_t n, uint8_t *dst)
 {
@@ -88,11 +88,11 @@ void mg_dtype_encode(uint32_t dtype, const float *src, uint64_t n, uint8_t *dst)
 		break;
 	case MG_DTYPE_F16:
 		for (uint64_t i = 0; i < n; i++)
-			mg_le16_put(dst + 2 * i, mg_f32_to_f16(src[i]));
+			mg_le16_put(dst + 2 * i, mg_dtype_f32_to_f16(src[i]));
 		break;
 	case MG_DTYPE_BF16:
 		for (uint64_t i = 0; i < n; i++)
-			mg_le16_put(dst + 2 * i, mg_f32_to_bf16(src[i]));
+			mg_le16_put(dst + 2 * i, mg_dtype_f32_to_bf16(src[i]));
 		break;
 	case MG_DTYPE_Q8:
 		/* per block: scale = max|x| / 127, q = round(x / scale) */
@@ -121,11 +121,11 @@ void mg_dtype_decode(uint32_t dtype, const uint8_t *src, uint64_t n, float *dst)
 		break;
 	case MG_DTYPE_F16:
 		for (uint64_t i = 0; i < n; i++)
-			dst[i] = mg_f16_to_f32(mg_le16_get(src + 2 * i));
+			dst[i] = mg_dtype_f16_to_f32(mg_le16_get(src + 2 * i));
 		break;
 	case MG_DTYPE_BF16:
 		for (uint64_t i = 0; i < n; i++)
-			dst[i] = mg_bf16_to_f32(mg_le16_get(src + 2 * i));
+			dst[i] = mg_dtype_bf16_to_f32(mg_le16_get(src + 2 * i));
 		break;
 	case MG_DTYPE_Q8:
 		for (uint64_t b = 0; b < n / MG_Q8_BLOCK; b++) {

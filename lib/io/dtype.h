@@ -15,10 +15,10 @@ const char *mg_dtype_name(uint32_t dtype); /* "f32", ...; "unknown" */
 /* Bytes that n elements take (n a multiple of MG_Q8_BLOCK for q8). */
 uint64_t mg_dtype_bytes(uint32_t dtype, uint64_t n);
 
-uint16_t mg_f32_to_f16(float f);   /* round to nearest even, saturating to inf */
-float mg_f16_to_f32(uint16_t h);
-uint16_t mg_f32_to_bf16(float f);  /* round to nearest even; NaN stays NaN */
-float mg_bf16_to_f32(uint16_t h);
+uint16_t mg_dtype_f32_to_f16(float f);   /* round to nearest even, saturating to inf */
+float mg_dtype_f16_to_f32(uint16_t h);
+uint16_t mg_dtype_f32_to_bf16(float f);  /* round to nearest even; NaN stays NaN */
+float mg_dtype_bf16_to_f32(uint16_t h);
 
 /* Encodes n floats (n % 32 == 0 for q8) into dst as stored in files
  * (little-endian), or decodes them back. */

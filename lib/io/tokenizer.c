@@ -108,7 +108,7 @@ int mg_tokenizer_finish(mg_tokenizer *tk, mg_err *e)
 			if (!(rc = claim(used, v, tk->byte_id[b], "byte", b, e)))
 				len[tk->byte_id[b]] = 1;
 		for (uint32_t r = 0; r < tk->n_merges && !rc; r++) {
-			const mg_merge *m = &tk->merges[r];
+			const mg_tokenizer_merge *m = &tk->merges[r];
 			if (m->left >= v || m->right >= v || !used[m->left] || !used[m->right] || len[m->left] == 0 ||
 			    len[m->right] == 0) {
 				rc = mg_err_set(e, MG_E_CORRUPT, "merge %u joins a token not defined before it", r);
@@ -152,7 +152,7 @@ int mg_tokenizer_finish(mg_tokenizer *tk, mg_err *e)
 		rc = mg_err_set(e, MG_E_CORRUPT, "unknown tokenizer kind %u", tk->kind);
 	}
 	for (uint32_t s = 0; s < tk->n_specials && !rc; s++) {
-		const mg_special *sp = &tk->specials[s];
+		const mg_tokenizer_special *sp = &tk->specials[s];
 		if (sp->len == 0 || sp->len > MG_SPECIAL_LEN_MAX) {
 			rc = mg_err_set(e, MG_E_CORRUPT, "special token %u has length %u, outside 1..%u", s, sp->len,
 					MG_SPECIAL_LEN_MAX);
@@ -185,7 +185,7 @@ int mg_tokenizer_finish(mg_tokenizer *tk, mg_err *e)
 		for (uint32_t b = 0; b < 256; b++)
 			out[tk->tok_off[tk->byte_id[b]]] = (uint8_t)b;
 		for (uint32_t r = 0; r < tk->n_merges; r++) {
-			const mg_merge *m = &tk->merges[r];
+			const mg_tokenizer_merge *m = &tk->merges[r];
 			uint8_t *d = out + tk->tok_off[m->id];
 			memcpy(d, out + tk->tok_off[m->left], len[m->left]);
 			memcpy(d + len[m->left], out + tk->tok_off[m->right], len[m->right]);
@@ -382,7 +382,7 @@ static int parse_chunk(mg_tokenizer *tk, const mg_chunk *c, mg_err *e)
 			return mg_err_set(e, MG_E_NOMEM, "out of memory");
 		tk->n_specials = n;
 		for (uint32_t s = 0; s < n; s++) {
-			mg_special *sp = &tk->specials[s];
+			mg_tokenizer_special *sp = &tk->specials[s];
 			const uint8_t *t;
 			sp->id = mg_cur_u32(&cur);
 			sp->len = mg_cur_u32(&cur);

@@ -21,25 +21,25 @@ enum { MG_SPLIT_NONE = 0, MG_SPLIT_GPT2 = 1 };
 #define MG_CHAR_RAW_BYTE 0x110000u /* CHARS entry 0x110000+b: the raw byte b */
 #define MG_IMAGE_SIDE_MAX 4096
 
-typedef struct mg_merge {
+typedef struct mg_tokenizer_merge {
 	uint32_t left, right, id;
-} mg_merge;
+} mg_tokenizer_merge;
 
-typedef struct mg_special {
+typedef struct mg_tokenizer_special {
 	uint32_t id, len;
 	char *text; /* len bytes, NUL-terminated copy */
-} mg_special;
+} mg_tokenizer_special;
 
 typedef struct mg_tokenizer {
 	uint32_t kind, vocab_size, split;
 	uint32_t byte_id[256];     /* BPE: token of each byte value */
-	mg_merge *merges;          /* BPE: rank order; merge r has rank r */
+	mg_tokenizer_merge *merges;          /* BPE: rank order; merge r has rank r */
 	uint32_t n_merges;
 	uint32_t *chars;           /* CHARS: token i is chars[i] */
 	uint32_t n_chars;
 	uint8_t *palette;          /* PALETTE: token i is RGB palette[3i..3i+2] */
 	uint32_t n_colors, width, height;
-	mg_special *specials;
+	mg_tokenizer_special *specials;
 	uint32_t n_specials;
 	/* Derived by mg_tokenizer_finish: the bytes of every token. */
 	uint32_t *tok_off;         /* vocab_size+1 offsets into tok_bytes */

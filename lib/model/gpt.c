@@ -285,7 +285,7 @@ int mg_gpt_load_on(mg_gpt **out, const mg_ckpt *ck, const mg_backend *be, mg_err
 		}
 	}
 	for (size_t i = 0; i < ck->n_tensors; i++) {
-		const mg_tensor *x = &ck->t[i];
+		const mg_ckpt_tensor *x = &ck->t[i];
 		const mg_gpt_tensor *t = mg_gpt_tensor_find(g, x->name);
 		if (!t) {
 			rc = mg_err_set(e, MG_E_CORRUPT, "unexpected tensor '%s' for this configuration", x->name);
@@ -295,7 +295,7 @@ int mg_gpt_load_on(mg_gpt **out, const mg_ckpt *ck, const mg_backend *be, mg_err
 			char have[64], want[64];
 			dims_text(have, sizeof have, x->ndim, x->dims);
 			dims_text(want, sizeof want, t->ndim, t->dims);
-			rc = mg_err_set(e, MG_E_CORRUPT, "tensor '%s' (%s) is %s, expected %s", x->name, mg_role_name(x->role),
+			rc = mg_err_set(e, MG_E_CORRUPT, "tensor '%s' (%s) is %s, expected %s", x->name, mg_ckpt_role_name(x->role),
 					have, want);
 			goto fail;
 		}
@@ -314,7 +314,7 @@ int mg_gpt_load_on(mg_gpt **out, const mg_ckpt *ck, const mg_backend *be, mg_err
 			for (uint32_t i = 0; i < g->n_tensors; i++)
 				if (!mg_ckpt_find(ck, g->tensors[i].name, r)) {
 					rc = mg_err_set(e, MG_E_CORRUPT, "missing tensor '%s' (%s)", g->tensors[i].name,
-							mg_role_name(r));
+							mg_ckpt_role_name(r));
 					goto fail;
 				}
 	}

@@ -168,16 +168,16 @@ double mg_gpt_grad_norm(mg_gpt *g);
  * gradients by max_norm / (norm + 1e-6). Returns the norm before clipping. */
 double mg_gpt_clip_grad_norm(mg_gpt *g, double max_norm);
 
-typedef struct mg_adamw {
+typedef struct mg_gpt_adamw {
 	double lr, beta1, beta2, eps, weight_decay;
-} mg_adamw;
+} mg_gpt_adamw;
 /* lr 3e-4, betas 0.9 and 0.95, eps 1e-8, weight decay 0.1 (minGPT). */
-void mg_adamw_default(mg_adamw *o);
+void mg_gpt_adamw_default(mg_gpt_adamw *o);
 /* One AdamW step, step t = 1, 2, ... (for bias correction), as
  * torch.optim.AdamW: p -= lr wd p (only for the weight matrices of Linear
  * layers: attn.c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj, lm_head; never
  * biases, LayerNorm, wte, wpe or time weights), then the Adam update with
  * bias-corrected moments. Needs mg_gpt_alloc with MG_GPT_ALLOC_TRAIN. */
-void mg_gpt_adamw_step(mg_gpt *g, const mg_adamw *o, uint64_t t);
+void mg_gpt_adamw_step(mg_gpt *g, const mg_gpt_adamw *o, uint64_t t);
 
 #endif

@@ -122,7 +122,7 @@ int mg_gpt_alloc(mg_gpt *g, uint32_t B, uint32_t T, uint32_t flags, mg_err *e)
 	g->targets = grab(g, ba, N, 4, &fail);
 	g->mask = grab(g, ba, N, 1, &fail);
 	if (!fail && g->be->ctx_create) { /* the backend's scratch for attention of this shape */
-		mg_attn max = { B, T, c->n_embd, c->n_head, c->block_size, c->attention, NULL, NULL, NULL, { 0.0f, 0 } };
+		mg_backend_attn max = { B, T, c->n_embd, c->n_head, c->block_size, c->attention, NULL, NULL, NULL, { 0.0f, 0 } };
 		uint64_t n = 0;
 		if (!(g->ctx = g->be->ctx_create(&max, &n)))
 			fail = 1;
@@ -170,21 +170,21 @@ void mg_gpt_memory_get(const mg_gpt *g, mg_gpt_memory *m)
 	m->total = m->params + m->grads + m->moments + m->activations + m->scratch;
 }
 
-static mg_dropout drop(const mg_gpt *g, double p, uint64_t site)
+static mg_backend_dropout drop(const mg_gpt *g, double p, uint64_t site)
 {
-	mg_dropout d = { 0.0f, 0 };
+	mg_backend_dropout d = { 0.0f, 0 };
 
 	if (g->f_dropout && p > 0.0) {
 		d.p = (float)p;
-		d.seed = mg_dropout_site(g->f_seed, site);
+		d.seed = mg_backend_dropout_site(g->f_seed, site);
 	}
 	return d;
 }
 
-static mg_attn attn_args(const mg_gpt *g, uint32_t l)
+static mg_backend_attn attn_args(const mg_gpt *g, uint32_t l)
 {
 	const mg_gpt_block *k = &g->blocks[l];
-	mg_attn a = { g->fB, g->fT, g->cfg.n_embd, g->cfg.n_head, g->cfg.block_size, g->cfg.attention,
+	mg_backend_attn a = { g->fB, g->fT, g->cfg.n_embd, g->cfg.n_head, g->cfg.block_size, g->cfg.attention,
 		      P(g, k->tw), P(g, k->tw_w), P(g, k->tw_b), drop(g, g->cfg.dropout_attn, 3 * (uint64_t)l + 1) };
 	return a;
 }
@@ -228,7 +228,7 @@ int mg_gpt_forward(mg_gpt *g, const uint32_t *inputs, const uint32_t *targets, c
 		const mg_gpt_block *k = &g->blocks[l];
 		mg_gpt_block_acts *a = &g->acts[l];
 		float *next = l + 1 < L ? g->acts[l + 1].res : g->res_final;
-		mg_attn at = attn_args(g, l);
+		mg_backend_attn at = attn_args(g, l);
 
 		be->layernorm_forward(a->xa, a->ln1_mean, a->ln1_rstd, a->res, P(g, k->ln1_w), P(g, k->ln1_b), N, C);
 		if (c->time_shift)
@@ -284,8 +284,8 @@ void mg_gpt_backward(mg_gpt *g, float scale)
 	for (uint32_t l = c->n_layer; l-- > 0;) {
 		const mg_gpt_block *k = &g->blocks[l];
 		mg_gpt_block_acts *a = &g->acts[l];
-		mg_attn at = attn_args(g, l);
-		mg_dropout d;
+		mg_backend_attn at = attn_args(g, l);
+		mg_backend_dropout d;
 		const float *dproj;
 
 		/* x' = mid + drop(gelu(...) c_proj^T + b) */
@@ -336,7 +336,7 @@ double mg_gpt_clip_grad_norm(mg_gpt *g, double max_norm)
 	return norm;
 }
 
-void mg_adamw_default(mg_adamw *o)
+void mg_gpt_adamw_default(mg_gpt_adamw *o)
 {
 	o->lr = 3e-4;
 	o->beta1 = 0.9;
@@ -345,9 +345,9 @@ void mg_adamw_default(mg_adamw *o)
 	o->weight_decay = 0.1;
 }
 
-void mg_gpt_adamw_step(mg_gpt *g, const mg_adamw *o, uint64_t t)
+void mg_gpt_adamw_step(mg_gpt *g, const mg_gpt_adamw *o, uint64_t t)
 {
-	mg_adamw_args a;
+	mg_backend_adamw_args a;
 
 	assert(g->grads && g->m && t >= 1);
 	a.lr = (float)o->lr;

@@ -172,7 +172,7 @@ int mg_trainer_step(mg_trainer *tr, mg_trainer_step_info *info, mg_err *e)
 	ns.tokens += info->count;
 	info->lr = mg_lr_sched_at(&ns.lr, ns.tokens);
 	{
-		mg_adamw o = { info->lr, ns.beta1, ns.beta2, ns.eps, ns.weight_decay };
+		mg_gpt_adamw o = { info->lr, ns.beta1, ns.beta2, ns.eps, ns.weight_decay };
 		mg_gpt_adamw_step(tr->g, &o, ns.step + 1);
 	}
 	ns.step++;

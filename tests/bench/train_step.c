@@ -25,7 +25,7 @@ int main(int argc, char **argv)
 	mg_gpt_config c;
 	mg_gpt *g;
 	mg_gpt_memory mem;
-	mg_adamw o;
+	mg_gpt_adamw o;
 	mg_gpt_loss loss = { 0, 0, 0 };
 	mg_err e;
 	mg_rng r;
@@ -53,7 +53,7 @@ int main(int argc, char **argv)
 	mg_gpt_init_weights(g, 1337);
 	if (mg_gpt_alloc(g, B, T, MG_GPT_ALLOC_TRAIN, &e))
 		die("alloc", &e);
-	mg_adamw_default(&o);
+	mg_gpt_adamw_default(&o);
 	ids = malloc((size_t)B * T * sizeof *ids);
 	tg = malloc((size_t)B * T * sizeof *tg);
 	if (!ids || !tg)

@@ -127,9 +127,9 @@ static void pair_free(pair *p)
 
 static void check(const char *op, pair p, double tol) { record(op, compare(p.g, p.c, p.n), tol); }
 
-static mg_dropout dropout(float p)
+static mg_backend_dropout dropout(float p)
 {
-	mg_dropout d = { p, p > 0 ? mg_rng_u64(&rng) : 0 };
+	mg_backend_dropout d = { p, p > 0 ? mg_rng_u64(&rng) : 0 };
 	return d;
 }
 
@@ -157,7 +157,7 @@ static void test_embed(shape s, float p, int pos)
 {
 	size_t N = (size_t)s.B * s.T, NC = N * s.C;
 	uint32_t *ids = malloc(N * sizeof *ids);
-	mg_dropout d = dropout(p);
+	mg_backend_dropout d = dropout(p);
 	pair wte = pair_new((size_t)s.V * s.C, 1.0), wpe = pair_new((size_t)s.T * s.C, 1.0), out = pair_new(NC, 0.0);
 	pair dout = pair_new(NC, 1.0), dwte = pair_new((size_t)s.V * s.C, 0.1), dwpe = pair_new((size_t)s.T * s.C, 0.1);
 	uint32_t *ig, *ic;
@@ -236,7 +236,7 @@ static void test_attention(shape s, uint32_t variant, float p)
 	pair dout = pair_new((size_t)s.B * s.T * s.C, 1.0), dqkv = pair_new(NC3, 0), datt = pair_new(att, 0);
 	pair tw = pair_new((size_t)H * tb * tb, 0.3), tw_w = pair_new((size_t)H * tb, 0.3), tw_b = pair_new((size_t)H * tb, 0.3);
 	pair dtw = pair_new((size_t)H * tb * tb, 0.1), dtw_w = pair_new((size_t)H * tb, 0.1), dtw_b = pair_new((size_t)H * tb, 0.1);
-	mg_attn ag = { s.B, s.T, s.C, H, tb, variant, NULL, NULL, NULL, dropout(p) }, ac = ag;
+	mg_backend_attn ag = { s.B, s.T, s.C, H, tb, variant, NULL, NULL, NULL, dropout(p) }, ac = ag;
 	char name[8][64];
 	float *first;
 
@@ -297,7 +297,7 @@ static void test_gelu(size_t n, uint32_t kind)
 static void test_residual(size_t n, float p)
 {
 	pair res = pair_new(n, 1.0), inp = pair_new(n, 1.0), out = pair_new(n, 0), dx = pair_new(n, 0);
-	mg_dropout d = dropout(p);
+	mg_backend_dropout d = dropout(p);
 
 	gpu->residual_forward(out.g, res.g, inp.g, n, d), cpu->residual_forward(out.c, res.c, inp.c, n, d);
 	check("residual_forward", out, 1e-6);
@@ -335,7 +335,7 @@ static void test_adamw(size_t n)
 {
 	pair p = pair_new(n, 1.0), g = pair_new(n, 1.0), m = pair_new(n, 0.1), v = pair_new(n, 0.0);
 	float *hv = randn(n, 1.0);
-	mg_adamw_args a = { 1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, 1e-3f / (1.0f - 0.9f), sqrtf(1.0f - 0.95f) };
+	mg_backend_adamw_args a = { 1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, 1e-3f / (1.0f - 0.9f), sqrtf(1.0f - 0.95f) };
 
 	for (size_t i = 0; i < n; i++)
 		hv[i] = hv[i] * hv[i]; /* second moments are not negative */
@@ -370,7 +370,7 @@ static void test_training(uint32_t variant, int shift, double p)
 {
 	mg_gpt_config c;
 	mg_gpt *gg, *gc, *g2;
-	mg_adamw o;
+	mg_gpt_adamw o;
 	uint32_t B = 3, T, V = 13, *in, *tg;
 	uint8_t *mask;
 	double worst_loss = 0.0, worst_norm = 0.0, worst_param = 0.0;
@@ -391,7 +391,7 @@ static void test_training(uint32_t variant, int shift, double p)
 		failures++;
 	}
 	free(pg), free(pc);
-	mg_adamw_default(&o);
+	mg_gpt_adamw_default(&o);
 	o.lr = 1e-3;
 	in = malloc(B * T * 4), tg = malloc(B * T * 4), mask = malloc(B * T);
 	for (uint64_t step = 1; step <= 5; step++) {

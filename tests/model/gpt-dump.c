@@ -41,7 +41,7 @@ int main(int argc, char **argv)
 	uint32_t B, T, steps = 1, dims[3];
 	uint64_t seed, dseed = 0, pseed = 0;
 	int dropout = 0, masked = 1, perturb = 0;
-	mg_adamw o;
+	mg_gpt_adamw o;
 	double clip = 1.0;
 	mg_ckpt ck;
 	mg_gpt *g;
@@ -63,7 +63,7 @@ int main(int argc, char **argv)
 	}
 	in = argv[1], out = argv[2];
 	B = (uint32_t)atoi(argv[3]), T = (uint32_t)atoi(argv[4]), seed = strtoull(argv[5], NULL, 10);
-	mg_adamw_default(&o);
+	mg_gpt_adamw_default(&o);
 	o.lr = 1e-3;
 	mg_threads_set(2);
 	for (int i = 6; i < argc; i++) {

@@ -37,19 +37,19 @@ static int doc_end(void *c, mg_err *e)
 /* Reference: split at the separator by hand, encode each document whole. */
 static void reference(const mg_bpe_encoder *enc, const uint8_t *s, size_t n, const char *sep, mg_ids *out)
 {
-	mg_bpe_worker *w;
+	mg_bpe_encode_worker *w;
 	mg_err e;
 	size_t start = 0;
 
-	mg_bpe_worker_init(&w, enc, &e);
+	mg_bpe_encode_worker_init(&w, enc, &e);
 	while (start < n) {
 		const uint8_t *p = sep ? memmem(s + start, n - start, sep, strlen(sep)) : NULL;
 		size_t end = p ? (size_t)(p - s) + strlen(sep) : n;
-		if (mg_bpe_worker_encode(w, s + start, end - start, start, out, &e))
+		if (mg_bpe_encode_worker_encode(w, s + start, end - start, start, out, &e))
 			fprintf(stderr, "%s\n", e.msg);
 		start = end;
 	}
-	mg_bpe_worker_free(w);
+	mg_bpe_encode_worker_free(w);
 }
 
 static void run(const mg_tokenizer *tk, uint32_t flags, const uint8_t *text, size_t n, const char *what)

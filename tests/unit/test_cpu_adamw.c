@@ -17,7 +17,7 @@ static void test_adamw(void)
 	float pf[3] = { 1.0f, -2.0f, 0.5f }, mf[3] = { 0 }, vf[3] = { 0 }, gf[3];
 
 	for (int t = 1; t <= 2; t++) {
-		mg_adamw_args a = { (float)lr, (float)b1, (float)b2, (float)eps, (float)wd,
+		mg_backend_adamw_args a = { (float)lr, (float)b1, (float)b2, (float)eps, (float)wd,
 				    (float)(lr / (1.0 - pow(b1, t))), (float)sqrt(1.0 - pow(b2, t)) };
 		for (int i = 0; i < 3; i++) {
 			double mh, vh;
@@ -44,7 +44,7 @@ static void test_adamw(void)
 static void test_adamw_no_decay(void)
 {
 	float p[2] = { 3.0f, -1.0f }, g[2] = { 0, 0 }, m[2] = { 0 }, v[2] = { 0 };
-	mg_adamw_args a = { 0.1f, 0.9f, 0.95f, 1e-8f, 0.0f, 1.0f, 0.2236068f };
+	mg_backend_adamw_args a = { 0.1f, 0.9f, 0.95f, 1e-8f, 0.0f, 1.0f, 0.2236068f };
 
 	mg_backend_cpu()->adamw_update(p, g, m, v, 2, &a);
 	CHECK(p[0] == 3.0f && p[1] == -1.0f);
@@ -63,7 +63,7 @@ static void test_adamw_many(void)
 	float *p2 = gc_copy(p, n), *m2 = gc_copy(m, n), *v2 = gc_copy(v, n);
 	double lr = 1e-3, b1 = 0.9, b2 = 0.95, eps = 1e-8, wd = 0.1, worst = 0.0;
 	int t = 3;
-	mg_adamw_args a = { (float)lr, (float)b1, (float)b2, (float)eps, (float)wd, (float)(lr / (1.0 - pow(b1, t))),
+	mg_backend_adamw_args a = { (float)lr, (float)b1, (float)b2, (float)eps, (float)wd, (float)(lr / (1.0 - pow(b1, t))),
 			    (float)sqrt(1.0 - pow(b2, t)) };
 	double *want = malloc(n * sizeof *want);
 

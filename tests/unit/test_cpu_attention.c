@@ -14,7 +14,7 @@
 #include "model/gpt.h" /* mg_gpt_attention_name */
 
 typedef struct {
-	mg_attn a;
+	mg_backend_attn a;
 	double *qkv, *tw, *tw_w, *tw_b, *r;
 } at_ctx;
 
@@ -32,7 +32,7 @@ static double at_ref(void *p)
 {
 	at_ctx *c = p;
 	size_t B = c->a.B, T = c->a.T, C = c->a.C, H = c->a.H, hs = C / H;
-	uint32_t thr = mg_dropout_threshold(c->a.drop.p);
+	uint32_t thr = mg_backend_dropout_threshold(c->a.drop.p);
 	double L = 0.0, s[64];
 
 	for (size_t b = 0; b < B; b++)
@@ -56,7 +56,7 @@ static double at_ref(void *p)
 						const double *v = c->qkv + (b * T + j) * 3 * C + 2 * C + h * hs;
 						double w = s[j] / sum * weight(c, h, i, j);
 						if (c->a.drop.p > 0)
-							w = mg_dropout_keep(c->a.drop.seed, ((b * H + h) * T + i) * T + j, thr)
+							w = mg_backend_dropout_keep(c->a.drop.seed, ((b * H + h) * T + i) * T + j, thr)
 								    ? w / (1.0 - c->a.drop.p)
 								    : 0.0;
 						y += w * v[x];
@@ -69,7 +69,7 @@ static double at_ref(void *p)
 
 /* A context for shape a, for at least 3 threads (it takes the larger of
  * the thread count and the threads available when it is made). */
-static mg_backend_ctx *ctx_for(const mg_attn *a)
+static mg_backend_ctx *ctx_for(const mg_backend_attn *a)
 {
 	int t = mg_threads_get();
 	uint64_t bytes;
@@ -99,7 +99,7 @@ static void test_attention(uint32_t variant, uint32_t B, uint32_t T, uint32_t bl
 	mg_backend_ctx *ctx = NULL;
 
 	memset(&c, 0, sizeof c);
-	c.a = (mg_attn){ B, T, C, H, block, variant, tw, tw_w, tw_b, { p, 0x1234 } };
+	c.a = (mg_backend_attn){ B, T, C, H, block, variant, tw, tw_w, tw_b, { p, 0x1234 } };
 	if (fast)
 		ctx = ctx_for(&c.a);
 	c.qkv = gc_to_double(qkv, nqkv);
@@ -159,7 +159,7 @@ static void test_attention(uint32_t variant, uint32_t B, uint32_t T, uint32_t bl
 
 /* Everything one path computes for one input, into out (y, probs, dqkv,
  * dtw, dtw_w, dtw_b in a row). */
-static void run_path(float *out, const mg_attn *a, const float *qkv, const float *dy, int fast)
+static void run_path(float *out, const mg_backend_attn *a, const float *qkv, const float *dy, int fast)
 {
 	const mg_backend *be = mg_backend_cpu();
 	size_t ny = (size_t)a->B * a->T * a->C, np = (size_t)a->B * a->H * a->T * a->T, nqkv = 3 * ny;
@@ -191,7 +191,7 @@ static void test_paths_agree(uint32_t variant, float p)
 	float *qkv = gc_rand(nqkv, -2, 2), *dy = gc_rand(ny, -1, 1);
 	float *tw = gc_rand(ntw, 0.2, 1.8), *tw_w = gc_rand(nc, 0.2, 1.8), *tw_b = gc_rand(nc, 0.2, 1.8);
 	float *ref = malloc(n * sizeof *ref), *fast[3];
-	mg_attn a = { B, T, C, H, block, variant, tw, tw_w, tw_b, { p, 99 } };
+	mg_backend_attn a = { B, T, C, H, block, variant, tw, tw_w, tw_b, { p, 99 } };
 	double *want = malloc(n * sizeof *want), worst = 0.0;
 	static const char *part[] = { "y", "probs", "dqkv", "dtw", "dtw_w", "dtw_b" };
 	size_t len[] = { ny, np, nqkv, ntw, nc, nc }, off = 0;

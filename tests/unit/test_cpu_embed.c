@@ -16,8 +16,8 @@ static void test_embed(int pos, float p)
 	float *r = gc_rand(n, -1, 1), *dwte = gc_rand((size_t)V * C, -1, 1), *dwpe = gc_rand((size_t)T * C, -1, 1);
 	double *gte = calloc((size_t)V * C, sizeof *gte), *gpe = calloc((size_t)T * C, sizeof *gpe);
 	float *dwte0 = gc_copy(dwte, (size_t)V * C), *dwpe0 = gc_copy(dwpe, (size_t)T * C);
-	mg_dropout d = { p, 99 };
-	uint32_t thr = mg_dropout_threshold(p);
+	mg_backend_dropout d = { p, 99 };
+	uint32_t thr = mg_backend_dropout_threshold(p);
 
 	be->embed_forward(out, ids, wte, pos ? wpe : NULL, B, T, C, d);
 	for (uint32_t b = 0; b < B; b++)
@@ -25,8 +25,8 @@ static void test_embed(int pos, float p)
 			for (uint32_t c = 0; c < C; c++) {
 				size_t at = ((size_t)b * T + t) * C + c;
 				float x = wte[ids[b * T + t] * C + c] + (pos ? wpe[t * C + c] : 0.0f);
-				double m = mg_dropout_keep(d.seed, at, thr) ? 1.0 / (1.0 - p) : 0.0;
-				CHECK(out[at] == (p > 0 ? (mg_dropout_keep(d.seed, at, thr) ? x * (1.0f / (1.0f - p)) : 0.0f) : x));
+				double m = mg_backend_dropout_keep(d.seed, at, thr) ? 1.0 / (1.0 - p) : 0.0;
+				CHECK(out[at] == (p > 0 ? (mg_backend_dropout_keep(d.seed, at, thr) ? x * (1.0f / (1.0f - p)) : 0.0f) : x));
 				gte[ids[b * T + t] * C + c] += r[at] * m;
 				gpe[t * C + c] += r[at] * m;
 			}
@@ -49,7 +49,7 @@ static void test_residual(float p)
 	const mg_backend *be = mg_backend_cpu();
 	size_t n = 50000, kept = 0;
 	float *res = gc_rand(n, -1, 1), *x = gc_rand(n, -1, 1), *out = calloc(n, 4), *dx = calloc(n, 4);
-	mg_dropout d = { p, 7 };
+	mg_backend_dropout d = { p, 7 };
 	float s = p > 0 ? 1.0f / (1.0f - p) : 1.0f;
 
 	be->residual_forward(out, res, x, n, d);
@@ -58,7 +58,7 @@ static void test_residual(float p)
 		int k = out[i] != res[i];
 		kept += k;
 		if (p > 0) /* the documented hash, whatever the kernel's vector width */
-			CHECK(k == mg_dropout_keep(d.seed, i, mg_dropout_threshold(p)));
+			CHECK(k == mg_backend_dropout_keep(d.seed, i, mg_backend_dropout_threshold(p)));
 		CHECK(out[i] == res[i] + (k ? x[i] * s : 0.0f));
 		CHECK(dx[i] == (k ? x[i] * s : 0.0f)); /* the same mask backward */
 	}
@@ -90,7 +90,7 @@ int main(void)
 	{
 		size_t n = 100000;
 		float *x = gc_rand(n, -1, 1), *a = calloc(n, 4), *b = calloc(n, 4), *z = calloc(n, 4);
-		mg_dropout d = { 0.3f, 12345 };
+		mg_backend_dropout d = { 0.3f, 12345 };
 		mg_threads_set(1);
 		mg_backend_cpu()->residual_forward(a, z, x, n, d);
 		mg_threads_set(2);

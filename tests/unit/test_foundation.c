@@ -14,29 +14,29 @@ static void test_f16(void)
 {
 	/* every f16 value survives a round trip through f32 */
 	for (uint32_t h = 0; h < 65536; h++) {
-		float f = mg_f16_to_f32((uint16_t)h);
+		float f = mg_dtype_f16_to_f32((uint16_t)h);
 		if ((h & 0x7c00) == 0x7c00 && (h & 0x3ff))
 			CHECK(f != f); /* NaN stays NaN */
-		else if (mg_f32_to_f16(f) != h) {
-			CHECK_EQ(mg_f32_to_f16(f), h);
+		else if (mg_dtype_f32_to_f16(f) != h) {
+			CHECK_EQ(mg_dtype_f32_to_f16(f), h);
 			break;
 		}
 	}
 	/* halfway between two f16 values rounds to the even one */
 	for (uint32_t h = 0x0400; h < 0x7bff; h += 37) {
-		float a = mg_f16_to_f32((uint16_t)h), b = mg_f16_to_f32((uint16_t)(h + 1));
+		float a = mg_dtype_f16_to_f32((uint16_t)h), b = mg_dtype_f16_to_f32((uint16_t)(h + 1));
 		uint16_t even = (h & 1) ? (uint16_t)(h + 1) : (uint16_t)h;
-		CHECK_EQ(mg_f32_to_f16((a + b) / 2), even);
+		CHECK_EQ(mg_dtype_f32_to_f16((a + b) / 2), even);
 	}
 	/* values numpy.float16 gives */
-	CHECK_EQ(mg_f32_to_f16(1.0f), 0x3c00);
-	CHECK_EQ(mg_f32_to_f16(65504.0f), 0x7bff);
-	CHECK_EQ(mg_f32_to_f16(70000.0f), 0x7c00);
-	CHECK_EQ(mg_f32_to_f16(0.1f), 0x2e66);
-	CHECK_EQ(mg_f32_to_f16(-2.5f), 0xc100);
-	CHECK_EQ(mg_f32_to_f16(1e-7f), 0x0002);
-	CHECK_EQ(mg_f32_to_f16(3e-8f), 0x0001);
-	CHECK_EQ(mg_f32_to_f16(2e-8f), 0x0000);
+	CHECK_EQ(mg_dtype_f32_to_f16(1.0f), 0x3c00);
+	CHECK_EQ(mg_dtype_f32_to_f16(65504.0f), 0x7bff);
+	CHECK_EQ(mg_dtype_f32_to_f16(70000.0f), 0x7c00);
+	CHECK_EQ(mg_dtype_f32_to_f16(0.1f), 0x2e66);
+	CHECK_EQ(mg_dtype_f32_to_f16(-2.5f), 0xc100);
+	CHECK_EQ(mg_dtype_f32_to_f16(1e-7f), 0x0002);
+	CHECK_EQ(mg_dtype_f32_to_f16(3e-8f), 0x0001);
+	CHECK_EQ(mg_dtype_f32_to_f16(2e-8f), 0x0000);
 }
 
 static void test_bf16_q8(void)
@@ -44,10 +44,10 @@ static void test_bf16_q8(void)
 	float x[64], y[64];
 	uint8_t enc[64 * 4];
 
-	CHECK_EQ(mg_f32_to_bf16(1.0f), 0x3f80);
-	CHECK_EQ(mg_f32_to_bf16(mg_f32_from_bits(0x3f808000)), 0x3f80); /* tie to even */
-	CHECK_EQ(mg_f32_to_bf16(mg_f32_from_bits(0x3f818000)), 0x3f82);
-	CHECK_EQ(mg_f32_to_bf16(mg_f32_from_bits(0x3f808001)), 0x3f81);
+	CHECK_EQ(mg_dtype_f32_to_bf16(1.0f), 0x3f80);
+	CHECK_EQ(mg_dtype_f32_to_bf16(mg_f32_from_bits(0x3f808000)), 0x3f80); /* tie to even */
+	CHECK_EQ(mg_dtype_f32_to_bf16(mg_f32_from_bits(0x3f818000)), 0x3f82);
+	CHECK_EQ(mg_dtype_f32_to_bf16(mg_f32_from_bits(0x3f808001)), 0x3f81);
 	for (int i = 0; i < 64; i++)
 		x[i] = (float)(i - 30) * 0.37f;
 	mg_dtype_encode(MG_DTYPE_Q8, x, 64, enc);

@@ -81,7 +81,7 @@ int main(void)
 {
 	mg_tokenizer tk;
 	mg_bpe_encoder *plain, *special;
-	mg_bpe_worker *wp, *ws;
+	mg_bpe_encode_worker *wp, *ws;
 	mg_err e;
 	size_t tsv_n, cases = 0, ts_n;
 	char *tsv = (char *)slurp(DATA "gpt2_vectors.tsv", &tsv_n), *line, *save = NULL;
@@ -99,7 +99,7 @@ int main(void)
 	CHECK_EQ(tk.specials[0].id, 50256);
 	CHECK(!strcmp(tk.specials[0].text, "<|endoftext|>"));
 	if (mg_bpe_encoder_init(&plain, &tk, 0, &e) || mg_bpe_encoder_init(&special, &tk, MG_ENCODE_SPECIAL, &e) ||
-	    mg_bpe_worker_init(&wp, plain, &e) || mg_bpe_worker_init(&ws, special, &e)) {
+	    mg_bpe_encode_worker_init(&wp, plain, &e) || mg_bpe_encode_worker_init(&ws, special, &e)) {
 		fprintf(stderr, "%s\n", e.msg);
 		return 1;
 	}
@@ -129,7 +129,7 @@ int main(void)
 			nw = parse_ids(f[7], want);
 		}
 		CHECK_EQ(nw, strtoul(f[3], NULL, 10));
-		if (mg_bpe_worker_encode(all ? ws : wp, buf, n, 0, &got, &e)) {
+		if (mg_bpe_encode_worker_encode(all ? ws : wp, buf, n, 0, &got, &e)) {
 			fprintf(stderr, "%s: %s\n", f[0], e.msg);
 			check_failures++;
 			continue;
@@ -166,8 +166,8 @@ int main(void)
 		mg_ids_free(&got);
 	}
 	CHECK_EQ(cases, 77);
-	mg_bpe_worker_free(wp);
-	mg_bpe_worker_free(ws);
+	mg_bpe_encode_worker_free(wp);
+	mg_bpe_encode_worker_free(ws);
 	mg_bpe_encoder_free(plain);
 	mg_bpe_encoder_free(special);
 	mg_tokenizer_free(&tk);

@@ -316,7 +316,7 @@ static void test_io(void)
 	mg_gpt_free(h);
 	/* a missing moment, a bad shape, an unexpected tensor */
 	{
-		mg_tensor saved = ck.t[ck.n_tensors - 1];
+		mg_ckpt_tensor saved = ck.t[ck.n_tensors - 1];
 		ck.n_tensors--;
 		CHECK_EQ(mg_gpt_load(&h, &ck, &e), MG_E_CORRUPT);
 		CHECK(strstr(e.msg, "missing tensor 'lm_head.weight' (adam_v)") != NULL);
@@ -346,7 +346,7 @@ static void test_io(void)
 		fclose(f);
 		CHECK_EQ(mg_gpt_load(&h, &ck, &e), MG_OK);
 		for (size_t i = 0; i < g->n_floats; i++)
-			if (h->params[i] != mg_bf16_to_f32(mg_f32_to_bf16(g->params[i]))) {
+			if (h->params[i] != mg_dtype_bf16_to_f32(mg_dtype_f32_to_bf16(g->params[i]))) {
 				check_failures++;
 				break;
 			}

@@ -209,13 +209,13 @@ static uint64_t step_hash(const mg_gpt_config *c, int threads, uint32_t flags, u
 	mg_gpt *g;
 	batch b;
 	mg_gpt_loss l;
-	mg_adamw o;
+	mg_gpt_adamw o;
 	uint64_t h = 0;
 
 	mg_threads_set(threads);
 	g = make_model(c, 3, c->block_size);
 	b = make_batch(3, c->block_size, c->vocab_size, 1, 11);
-	mg_adamw_default(&o);
+	mg_gpt_adamw_default(&o);
 	mg_gpt_zero_grad(g);
 	mg_gpt_forward(g, b.ids, b.tg, b.mask, 3, c->block_size, flags, seed, &l, NULL);
 	mg_gpt_backward(g, 1.0f);
@@ -306,7 +306,7 @@ static void test_clip_and_decay(void)
 	mg_gpt *g = make_model(&c, 1, 6);
 	float *before;
 	double sq = 0.0, norm;
-	mg_adamw o = { 0.01, 0.9, 0.95, 1e-8, 0.5 };
+	mg_gpt_adamw o = { 0.01, 0.9, 0.95, 1e-8, 0.5 };
 	mg_rng r;
 
 	mg_rng_seed(&r, 1);

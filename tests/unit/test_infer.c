@@ -374,8 +374,8 @@ static void check_attention(void)
 		float *qkv = malloc((size_t)T * 3 * C * 4), *out = malloc((size_t)T * C * 4), *probs = malloc((size_t)H * T * T * 4);
 		float *tw = malloc((size_t)H * T * T * 4), *tw_w = malloc((size_t)H * T * 4), *tw_b = malloc((size_t)H * T * 4);
 		float *y = malloc((size_t)T * C * 4), *y3 = malloc((size_t)7 * C * 4);
-		mg_attn a = { 1, T, C, H, T, variant, tw, tw_w, tw_b, { 0.0f, 0 } };
-		mg_attn ac = { 0, 0, C, H, T, variant, tw, tw_w, tw_b, { 0.0f, 0 } };
+		mg_backend_attn a = { 1, T, C, H, T, variant, tw, tw_w, tw_b, { 0.0f, 0 } };
+		mg_backend_attn ac = { 0, 0, C, H, T, variant, tw, tw_w, tw_b, { 0.0f, 0 } };
 		float *kv = be->alloc(be->infer_kv_floats(1, &ac) * 4), *kv2 = be->alloc(be->infer_kv_floats(2, &ac) * 4);
 		uint64_t bytes;
 		mg_backend_ctx *ctx = be->ctx_create(&ac, &bytes);

@@ -25,8 +25,8 @@ static size_t decode_all(const uint8_t *s, size_t n, ch *c)
 
 	for (size_t i = 0; i < n; k++) {
 		c[k].off = i;
-		c[k].len = mg_utf8_decode(s + i, n - i, &c[k].cp);
-		c[k].cls = mg_uc_class_of(c[k].cp);
+		c[k].len = mg_unicode_utf8_decode(s + i, n - i, &c[k].cp);
+		c[k].cls = mg_unicode_class_of(c[k].cp);
 		i += c[k].len;
 	}
 	return k;

@@ -6,7 +6,7 @@
 #include "bpe/unicode.h"
 #include "check.h"
 
-static int in_ranges(const mg_uc_range *r, uint32_t n, uint32_t cp)
+static int in_ranges(const mg_unicode_range *r, uint32_t n, uint32_t cp)
 {
 	uint32_t lo = 0, hi = n;
 
@@ -28,52 +28,52 @@ int main(void)
 	uint8_t b[4];
 	uint32_t cp;
 
-	CHECK_EQ(mg_uc_stage1[0], 0); /* the pre-tokenizer reads ASCII classes from block 0 */
+	CHECK_EQ(mg_unicode_stage1[0], 0); /* the pre-tokenizer reads ASCII classes from block 0 */
 	for (uint32_t c = 0; c < 0x110000; c++) {
-		int want = in_ranges(mg_uc_letter_ranges, mg_uc_letter_count, c)	 ? MG_UC_LETTER
-			   : in_ranges(mg_uc_number_ranges, mg_uc_number_count, c)	 ? MG_UC_NUMBER
-			   : in_ranges(mg_uc_white_space_ranges, mg_uc_white_space_count, c) ? MG_UC_SPACE
+		int want = in_ranges(mg_unicode_letter_ranges, mg_unicode_letter_count, c)	 ? MG_UC_LETTER
+			   : in_ranges(mg_unicode_number_ranges, mg_unicode_number_count, c)	 ? MG_UC_NUMBER
+			   : in_ranges(mg_unicode_white_space_ranges, mg_unicode_white_space_count, c) ? MG_UC_SPACE
 											 : MG_UC_OTHER;
-		if (mg_uc_class(c) != want) {
-			fprintf(stderr, "U+%04X: class %d, ranges say %d\n", c, mg_uc_class(c), want);
+		if (mg_unicode_class(c) != want) {
+			fprintf(stderr, "U+%04X: class %d, ranges say %d\n", c, mg_unicode_class(c), want);
 			check_failures++;
 		}
-		count[mg_uc_class(c)]++;
+		count[mg_unicode_class(c)]++;
 	}
 	CHECK_EQ(count[MG_UC_LETTER], 141028);
 	CHECK_EQ(count[MG_UC_NUMBER], 1911);
 	CHECK_EQ(count[MG_UC_SPACE], 25);
-	CHECK_EQ(mg_uc_letter_count, 677);
-	CHECK_EQ(mg_uc_number_count, 144);
+	CHECK_EQ(mg_unicode_letter_count, 677);
+	CHECK_EQ(mg_unicode_number_count, 144);
 	/* traps: combining marks, U+180E and U+200B, U+001C, Unicode 16 letters */
-	CHECK_EQ(mg_uc_class(0x0301), MG_UC_OTHER);
-	CHECK_EQ(mg_uc_class(0x180E), MG_UC_OTHER);
-	CHECK_EQ(mg_uc_class(0x200B), MG_UC_OTHER);
-	CHECK_EQ(mg_uc_class(0x001C), MG_UC_OTHER);
-	CHECK_EQ(mg_uc_class(0x0085), MG_UC_SPACE);
-	CHECK_EQ(mg_uc_class(0x105C0), MG_UC_LETTER); /* Todhri, new in 16.0 */
-	CHECK_EQ(mg_uc_class(0x10940), MG_UC_OTHER);  /* Sidetic, 17.0 */
+	CHECK_EQ(mg_unicode_class(0x0301), MG_UC_OTHER);
+	CHECK_EQ(mg_unicode_class(0x180E), MG_UC_OTHER);
+	CHECK_EQ(mg_unicode_class(0x200B), MG_UC_OTHER);
+	CHECK_EQ(mg_unicode_class(0x001C), MG_UC_OTHER);
+	CHECK_EQ(mg_unicode_class(0x0085), MG_UC_SPACE);
+	CHECK_EQ(mg_unicode_class(0x105C0), MG_UC_LETTER); /* Todhri, new in 16.0 */
+	CHECK_EQ(mg_unicode_class(0x10940), MG_UC_OTHER);  /* Sidetic, 17.0 */
 	/* decoding: every scalar value round-trips; invalid forms are raw bytes */
 	for (uint32_t c = 0; c < 0x110000; c++) {
 		size_t n;
 		if (c >= 0xd800 && c < 0xe000)
 			continue;
-		n = mg_utf8_encode(b, c);
-		if (mg_utf8_decode(b, n, &cp) != n || cp != c) {
+		n = mg_unicode_utf8_encode(b, c);
+		if (mg_unicode_utf8_decode(b, n, &cp) != n || cp != c) {
 			fprintf(stderr, "U+%04X does not round-trip\n", c);
 			check_failures++;
 		}
-		if (n > 1 && mg_utf8_decode(b, n - 1, &cp) != 1) /* truncated */
+		if (n > 1 && mg_unicode_utf8_decode(b, n - 1, &cp) != 1) /* truncated */
 			check_failures++;
 	}
 	memcpy(b, "\xc0\xaf", 2); /* overlong */
-	CHECK_EQ(mg_utf8_decode(b, 2, &cp), 1);
+	CHECK_EQ(mg_unicode_utf8_decode(b, 2, &cp), 1);
 	CHECK_EQ(cp, MG_UC_RAW + 0xc0);
 	memcpy(b, "\xed\xa0\x80", 3); /* surrogate */
-	CHECK_EQ(mg_utf8_decode(b, 3, &cp), 1);
+	CHECK_EQ(mg_unicode_utf8_decode(b, 3, &cp), 1);
 	memcpy(b, "\xf4\x90\x80\x80", 4); /* above U+10FFFF */
-	CHECK_EQ(mg_utf8_decode(b, 4, &cp), 1);
-	CHECK_EQ(mg_utf8_encode(b, MG_UC_RAW + 0xff), 1);
+	CHECK_EQ(mg_unicode_utf8_decode(b, 4, &cp), 1);
+	CHECK_EQ(mg_unicode_utf8_encode(b, MG_UC_RAW + 0xff), 1);
 	CHECK_EQ(b[0], 0xff);
 	CHECK_DONE();
 }

@@ -20,7 +20,7 @@ struct mg_backend_ctx {
 };
 /* Rows of query positions cpu_attention.c works on at a time. */
 #define MG_CPU_ATTN_ROWS 32u
-mg_backend_ctx *mg_cpu_ctx_create(const mg_attn *max, uint64_t *bytes);
+mg_backend_ctx *mg_cpu_ctx_create(const mg_backend_attn *max, uint64_t *bytes);
 void mg_cpu_ctx_free(mg_backend_ctx *ctx);
 /* The threads a call on ctx runs on: mg_threads_get(), at most ctx's. */
 int mg_cpu_ctx_threads(const mg_backend_ctx *ctx);
@@ -30,9 +30,9 @@ void mg_cpu_scale(float *p, size_t n, float s);
 double mg_cpu_sum_squares(const float *p, size_t n);
 
 void mg_cpu_embed_forward(float *out, const uint32_t *ids, const float *wte, const float *wpe, uint32_t B, uint32_t T,
-			  uint32_t C, mg_dropout d);
+			  uint32_t C, mg_backend_dropout d);
 void mg_cpu_embed_backward(float *dwte, float *dwpe, const float *dout, const uint32_t *ids, uint32_t B, uint32_t T,
-			   uint32_t C, mg_dropout d);
+			   uint32_t C, mg_backend_dropout d);
 
 void mg_cpu_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w, const float *b,
 			      size_t N, uint32_t C);
@@ -48,25 +48,25 @@ void mg_cpu_matmul_backward(float *dinp, float *dw, float *dbias, const float *d
 			    size_t N, uint32_t IC, uint32_t OC);
 
 /* The table's attention: the fast path (cpu_attention.c), on ctx's tiles. */
-void mg_cpu_attention_forward(mg_backend_ctx *ctx, float *out, float *probs, const float *qkv, const mg_attn *a);
+void mg_cpu_attention_forward(mg_backend_ctx *ctx, float *out, float *probs, const float *qkv, const mg_backend_attn *a);
 void mg_cpu_attention_backward(mg_backend_ctx *ctx, float *dqkv, float *dtw, float *dtw_w, float *dtw_b, float *datt,
-			       const float *dout, const float *qkv, const float *probs, const mg_attn *a);
+			       const float *dout, const float *qkv, const float *probs, const mg_backend_attn *a);
 /* The same as plain reference loops without scratch (cpu_attention_ref.c),
  * which the fast path and other backends are tested against: equal to
  * rounding, not bit for bit. */
-void mg_cpu_attention_forward_ref(float *out, float *probs, const float *qkv, const mg_attn *a);
+void mg_cpu_attention_forward_ref(float *out, float *probs, const float *qkv, const mg_backend_attn *a);
 void mg_cpu_attention_backward_ref(float *dqkv, float *dtw, float *dtw_w, float *dtw_b, float *datt,
-				   const float *dout, const float *qkv, const float *probs, const mg_attn *a);
+				   const float *dout, const float *qkv, const float *probs, const mg_backend_attn *a);
 /* The time weights' gradients from the per-pair products G (B,H,T,T) of
  * attention backward: dW[h,i,j] = sum over b in order of G, with G =
  * datt * probs, or G = datt when probs is NULL (datt already holds the
  * product); dW is added to dtw, or folded into dtw_w and dtw_b for the
  * circulant form. Nothing for vanilla. On the library's threads, by head. */
 void mg_cpu_attention_dtw(float *dtw, float *dtw_w, float *dtw_b, const float *datt, const float *probs,
-			  const mg_attn *a);
+			  const mg_backend_attn *a);
 /* The time weight W[i,j] of head h, j <= i (1 for vanilla), for the
  * training attention and the cached attention of inference alike. */
-static inline float mg_cpu_time_weight(const mg_attn *a, uint32_t h, uint32_t i, uint32_t j)
+static inline float mg_cpu_time_weight(const mg_backend_attn *a, uint32_t h, uint32_t i, uint32_t j)
 {
 	size_t tb = a->block;
 
@@ -80,14 +80,14 @@ static inline float mg_cpu_time_weight(const mg_attn *a, uint32_t h, uint32_t i,
 void mg_cpu_gelu_forward(float *out, const float *inp, size_t n, uint32_t kind);
 void mg_cpu_gelu_backward(float *dinp, const float *dout, const float *inp, size_t n, uint32_t kind);
 
-void mg_cpu_residual_forward(float *out, const float *res, const float *inp, size_t n, mg_dropout d);
-void mg_cpu_dropout_backward(float *dinp, const float *dout, size_t n, mg_dropout d);
+void mg_cpu_residual_forward(float *out, const float *res, const float *inp, size_t n, mg_backend_dropout d);
+void mg_cpu_dropout_backward(float *dinp, const float *dout, size_t n, mg_backend_dropout d);
 
 void mg_cpu_crossentropy_forward(float *losses, const float *logits, const uint32_t *targets, const uint8_t *mask,
 				 size_t N, uint32_t V);
 void mg_cpu_crossentropy_backward(float *logits, const uint32_t *targets, const uint8_t *mask, size_t N, uint32_t V,
 				  float scale);
 
-void mg_cpu_adamw_update(float *p, const float *g, float *m, float *v, size_t n, const mg_adamw_args *a);
+void mg_cpu_adamw_update(float *p, const float *g, float *m, float *v, size_t n, const mg_backend_adamw_args *a);
 
 #endif

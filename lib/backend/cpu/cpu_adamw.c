@@ -7,7 +7,7 @@
 #include "backend/cpu/vmath.h"
 #include "core/threads.h"
 
-void mg_cpu_adamw_update(float *p, const float *g, float *m, float *v, size_t n, const mg_adamw_args *a)
+void mg_cpu_adamw_update(float *p, const float *g, float *m, float *v, size_t n, const mg_backend_adamw_args *a)
 {
 	size_t nb = (n + MG_CPU_BLOCK - 1) / MG_CPU_BLOCK;
 	float decay = 1.0f - a->lr * a->weight_decay;

@@ -108,15 +108,15 @@ static void dsoftmax_row(float *x, const float *p, float dot, float scale, uint3
 }
 
 /* The dropout multiplier M[i,j]: 0 or 1/(1-p). */
-static inline float drop_mult(const mg_attn *a, size_t bh, uint32_t i, uint32_t j, uint32_t thr, float keep)
+static inline float drop_mult(const mg_backend_attn *a, size_t bh, uint32_t i, uint32_t j, uint32_t thr, float keep)
 {
-	return mg_dropout_keep(a->drop.seed, (bh * a->T + i) * a->T + j, thr) ? keep : 0.0f;
+	return mg_backend_dropout_keep(a->drop.seed, (bh * a->T + i) * a->T + j, thr) ? keep : 0.0f;
 }
 
 /* For j < n, with m the dropout multiplier M[i,j] of row i, whose element j
  * is number base + j of the site: z[j] = m (p NULL) or p[j] m; and with x,
  * x[j] *= m. */
-static void drop_row(float *z, float *x, const float *p, const mg_attn *a, uint64_t base, uint32_t n, uint32_t thr,
+static void drop_row(float *z, float *x, const float *p, const mg_backend_attn *a, uint64_t base, uint32_t n, uint32_t thr,
 		     float keep)
 {
 	uint32_t j = 0;
@@ -129,7 +129,7 @@ static void drop_row(float *z, float *x, const float *p, const mg_attn *a, uint6
 	}
 #endif
 	for (; j < n; j++) {
-		float m = mg_dropout_keep(a->drop.seed, base + j, thr) ? keep : 0.0f;
+		float m = mg_backend_dropout_keep(a->drop.seed, base + j, thr) ? keep : 0.0f;
 		z[j] = p ? p[j] * m : m;
 		if (x)
 			x[j] *= m;
@@ -150,7 +150,7 @@ static void mul_row(float *z, const float *p, uint32_t n, uint32_t w)
 		z[j] = 0.0f;
 }
 
-static void forward_pair(float *out, float *probs, const float *qkv, const mg_attn *a, size_t bh, float *Kt, float *Vp,
+static void forward_pair(float *out, float *probs, const float *qkv, const mg_backend_attn *a, size_t bh, float *Kt, float *Vp,
 			 float *Z)
 {
 	uint32_t T = a->T, C = a->C, H = a->H, hs = C / H, b = (uint32_t)(bh / H), h = (uint32_t)(bh % H);
@@ -158,7 +158,7 @@ static void forward_pair(float *out, float *probs, const float *qkv, const mg_at
 	const float *Q = qkv + (size_t)b * T * C3 + (size_t)h * hs, *K = Q + C, *V = Q + 2 * (size_t)C;
 	float *P = probs + bh * T * T, *Y = out + (size_t)b * T * C + (size_t)h * hs;
 	float keep = a->drop.p > 0.0f ? 1.0f / (1.0f - a->drop.p) : 1.0f;
-	uint32_t thr = mg_dropout_threshold(a->drop.p);
+	uint32_t thr = mg_backend_dropout_threshold(a->drop.p);
 	int plain = a->variant == MG_ATTN_VANILLA && a->drop.p == 0.0f;
 
 	/* K^T and V packed: rows of qkv lie 3C apart, a stride that maps them
@@ -198,7 +198,7 @@ static void forward_pair(float *out, float *probs, const float *qkv, const mg_at
 
 /* s: the thread's tile (cpu_ctx.c). */
 static void backward_pair(float *dqkv, float *datt, const float *dout, const float *qkv, const float *probs,
-			  const mg_attn *a, size_t bh, float *s)
+			  const mg_backend_attn *a, size_t bh, float *s)
 {
 	uint32_t T = a->T, C = a->C, H = a->H, hs = C / H, b = (uint32_t)(bh / H), h = (uint32_t)(bh % H);
 	uint32_t R = T < MG_CPU_ATTN_ROWS ? T : MG_CPU_ATTN_ROWS;
@@ -209,7 +209,7 @@ static void backward_pair(float *dqkv, float *datt, const float *dout, const flo
 	float *Vt = s, *Kp = Vt + th, *Qp = Kp + th, *dYp = Qp + th, *dKp = dYp + th, *dVp = dKp + th;
 	float *X = dVp + th, *Z = X + (size_t)R * T;
 	float scale = 1.0f / sqrtf((float)hs), keep = a->drop.p > 0.0f ? 1.0f / (1.0f - a->drop.p) : 1.0f;
-	uint32_t thr = mg_dropout_threshold(a->drop.p);
+	uint32_t thr = mg_backend_dropout_threshold(a->drop.p);
 	int vanilla = a->variant == MG_ATTN_VANILLA, plain = vanilla && a->drop.p == 0.0f;
 
 	mg_smallgemm_transpose(Vt, T, V, C3, T, hs);
@@ -260,7 +260,7 @@ static void backward_pair(float *dqkv, float *datt, const float *dout, const flo
 	mg_smallgemm_copy(dQ + 2 * (size_t)C, C3, dVp, hs, T, hs);
 }
 
-void mg_cpu_attention_forward(mg_backend_ctx *ctx, float *out, float *probs, const float *qkv, const mg_attn *a)
+void mg_cpu_attention_forward(mg_backend_ctx *ctx, float *out, float *probs, const float *qkv, const mg_backend_attn *a)
 {
 	uint32_t T = a->T, hs = a->C / a->H;
 	size_t pairs = (size_t)a->B * a->H;
@@ -273,7 +273,7 @@ void mg_cpu_attention_forward(mg_backend_ctx *ctx, float *out, float *probs, con
 }
 
 void mg_cpu_attention_backward(mg_backend_ctx *ctx, float *dqkv, float *dtw, float *dtw_w, float *dtw_b, float *datt,
-			       const float *dout, const float *qkv, const float *probs, const mg_attn *a)
+			       const float *dout, const float *qkv, const float *probs, const mg_backend_attn *a)
 {
 	size_t pairs = (size_t)a->B * a->H;
 

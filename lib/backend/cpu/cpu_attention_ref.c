@@ -23,12 +23,12 @@
 #include "backend/cpu/cpu.h"
 #include "core/threads.h"
 
-void mg_cpu_attention_forward_ref(float *out, float *probs, const float *qkv, const mg_attn *a)
+void mg_cpu_attention_forward_ref(float *out, float *probs, const float *qkv, const mg_backend_attn *a)
 {
 	uint32_t B = a->B, T = a->T, C = a->C, H = a->H, hs = C / H;
 	size_t C3 = 3 * (size_t)C, pairs = (size_t)B * H;
 	float scale = 1.0f / sqrtf((float)hs), keep_scale = a->drop.p > 0.0f ? 1.0f / (1.0f - a->drop.p) : 1.0f;
-	uint32_t thr = mg_dropout_threshold(a->drop.p);
+	uint32_t thr = mg_backend_dropout_threshold(a->drop.p);
 
 #pragma omp parallel for num_threads(mg_threads_get()) schedule(static)
 	for (size_t bh = 0; bh < pairs; bh++) {
@@ -62,7 +62,7 @@ void mg_cpu_attention_forward_ref(float *out, float *probs, const float *qkv, co
 				const float *v = base + j * C3 + 2 * (size_t)C;
 				float w = p[j] * mg_cpu_time_weight(a, h, i, j);
 				if (a->drop.p > 0.0f)
-					w = mg_dropout_keep(a->drop.seed, (bh * T + i) * T + j, thr) ? w * keep_scale : 0.0f;
+					w = mg_backend_dropout_keep(a->drop.seed, (bh * T + i) * T + j, thr) ? w * keep_scale : 0.0f;
 				for (uint32_t c = 0; c < hs; c++)
 					y[c] += w * v[c];
 			}
@@ -71,12 +71,12 @@ void mg_cpu_attention_forward_ref(float *out, float *probs, const float *qkv, co
 }
 
 void mg_cpu_attention_backward_ref(float *dqkv, float *dtw, float *dtw_w, float *dtw_b, float *datt,
-				   const float *dout, const float *qkv, const float *probs, const mg_attn *a)
+				   const float *dout, const float *qkv, const float *probs, const mg_backend_attn *a)
 {
 	uint32_t B = a->B, T = a->T, C = a->C, H = a->H, hs = C / H;
 	size_t C3 = 3 * (size_t)C, pairs = (size_t)B * H;
 	float scale = 1.0f / sqrtf((float)hs), keep_scale = a->drop.p > 0.0f ? 1.0f / (1.0f - a->drop.p) : 1.0f;
-	uint32_t thr = mg_dropout_threshold(a->drop.p);
+	uint32_t thr = mg_backend_dropout_threshold(a->drop.p);
 
 #pragma omp parallel for num_threads(mg_threads_get()) schedule(static)
 	for (size_t bh = 0; bh < pairs; bh++) {
@@ -99,7 +99,7 @@ void mg_cpu_attention_backward_ref(float *dqkv, float *dtw, float *dtw_w, float 
 				float *dv = dbase + j * C3 + 2 * (size_t)C;
 				float w = mg_cpu_time_weight(a, h, i, j), m = 1.0f, s = 0.0f;
 				if (a->drop.p > 0.0f)
-					m = mg_dropout_keep(a->drop.seed, (bh * T + i) * T + j, thr) ? keep_scale : 0.0f;
+					m = mg_backend_dropout_keep(a->drop.seed, (bh * T + i) * T + j, thr) ? keep_scale : 0.0f;
 				for (uint32_t c = 0; c < hs; c++) {
 					s += dy[c] * v[c];
 					dv[c] += p[j] * w * m * dy[c];
@@ -122,7 +122,7 @@ void mg_cpu_attention_backward_ref(float *dqkv, float *dtw, float *dtw_w, float 
 }
 
 void mg_cpu_attention_dtw(float *dtw, float *dtw_w, float *dtw_b, const float *datt, const float *probs,
-			  const mg_attn *a)
+			  const mg_backend_attn *a)
 {
 	uint32_t B = a->B, T = a->T, H = a->H, tb = a->block;
 

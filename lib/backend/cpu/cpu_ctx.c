@@ -10,7 +10,7 @@
  * tiles of MG_CPU_ATTN_ROWS x T for a (sequence, head) pair, and
  * cpu_infer_attention.c's scores of one query against a cache of block
  * positions rounded up to 8 (a vector). */
-static size_t tile_floats(const mg_attn *max)
+static size_t tile_floats(const mg_backend_attn *max)
 {
 	size_t T = max->T, hs = max->C / max->H, rows = T < MG_CPU_ATTN_ROWS ? T : MG_CPU_ATTN_ROWS;
 	size_t train = (6 * hs + 2 * rows) * T, cached = ((size_t)max->block + 7) / 8 * 8;
@@ -18,7 +18,7 @@ static size_t tile_floats(const mg_attn *max)
 	return train > cached ? train : cached;
 }
 
-mg_backend_ctx *mg_cpu_ctx_create(const mg_attn *max, uint64_t *bytes)
+mg_backend_ctx *mg_cpu_ctx_create(const mg_backend_attn *max, uint64_t *bytes)
 {
 	mg_backend_ctx *ctx = calloc(1, sizeof *ctx);
 	int t = mg_threads_get() > mg_threads_available() ? mg_threads_get() : mg_threads_available();

@@ -5,10 +5,10 @@
 #include "core/threads.h"
 
 void mg_cpu_embed_forward(float *out, const uint32_t *ids, const float *wte, const float *wpe, uint32_t B, uint32_t T,
-			  uint32_t C, mg_dropout d)
+			  uint32_t C, mg_backend_dropout d)
 {
 	size_t N = (size_t)B * T;
-	uint32_t thr = mg_dropout_threshold(d.p);
+	uint32_t thr = mg_backend_dropout_threshold(d.p);
 	float keep_scale = d.p > 0.0f ? 1.0f / (1.0f - d.p) : 1.0f;
 
 #pragma omp parallel for num_threads(mg_threads_get()) schedule(dynamic, 16)
@@ -27,7 +27,7 @@ void mg_cpu_embed_forward(float *out, const uint32_t *ids, const float *wte, con
 							      mg_v8_drop_mask(d.seed, n * C + c, thr)));
 #endif
 		for (; c < C; c++)
-			o[c] = mg_dropout_keep(d.seed, n * C + c, thr) ? o[c] * keep_scale : 0.0f;
+			o[c] = mg_backend_dropout_keep(d.seed, n * C + c, thr) ? o[c] * keep_scale : 0.0f;
 	}
 }
 
@@ -35,10 +35,10 @@ void mg_cpu_embed_forward(float *out, const uint32_t *ids, const float *wte, con
  * walks all positions in order, so no two threads touch one element and the
  * sums do not depend on the thread count. */
 void mg_cpu_embed_backward(float *dwte, float *dwpe, const float *dout, const uint32_t *ids, uint32_t B, uint32_t T,
-			   uint32_t C, mg_dropout d)
+			   uint32_t C, mg_backend_dropout d)
 {
 	size_t N = (size_t)B * T;
-	uint32_t thr = mg_dropout_threshold(d.p), band = 64, nband = (C + band - 1) / band;
+	uint32_t thr = mg_backend_dropout_threshold(d.p), band = 64, nband = (C + band - 1) / band;
 	float keep_scale = d.p > 0.0f ? 1.0f / (1.0f - d.p) : 1.0f;
 
 #pragma omp parallel for num_threads(mg_threads_get()) schedule(dynamic, 1)
@@ -62,7 +62,7 @@ void mg_cpu_embed_backward(float *dwte, float *dwpe, const float *dout, const ui
 			for (; c < c1; c++) {
 				float x = g[c];
 				if (d.p > 0.0f)
-					x = mg_dropout_keep(d.seed, n * C + c, thr) ? x * keep_scale : 0.0f;
+					x = mg_backend_dropout_keep(d.seed, n * C + c, thr) ? x * keep_scale : 0.0f;
 				te[c] += x;
 				if (pe)
 					pe[c] += x;

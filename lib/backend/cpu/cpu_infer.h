@@ -18,8 +18,8 @@ void mg_cpu_infer_shift(float *xa, const float *xn, float *last, const uint32_t 
 			uint32_t C);
 void mg_cpu_infer_gather(float *x, const uint32_t *list, size_t M, uint32_t C);
 
-size_t mg_cpu_infer_kv_floats(uint32_t n_seq, const mg_attn *a);
+size_t mg_cpu_infer_kv_floats(uint32_t n_seq, const mg_backend_attn *a);
 void mg_cpu_infer_attention(mg_backend_ctx *ctx, float *y, float *kv, const float *qkv, const uint32_t *seq,
-			    const uint32_t *pos, size_t N, const uint32_t *list, size_t M, const mg_attn *a);
+			    const uint32_t *pos, size_t N, const uint32_t *list, size_t M, const mg_backend_attn *a);
 
 #endif

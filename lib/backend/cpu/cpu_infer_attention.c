@@ -28,11 +28,11 @@ typedef struct kv_view {
 } kv_view;
 
 static uint32_t padded(uint32_t block) { return (block + 7) / 8 * 8; }
-static size_t seq_floats(const mg_attn *a) { return (size_t)a->C * padded(a->block) + (size_t)a->block * a->C; }
+static size_t seq_floats(const mg_backend_attn *a) { return (size_t)a->C * padded(a->block) + (size_t)a->block * a->C; }
 
-size_t mg_cpu_infer_kv_floats(uint32_t n_seq, const mg_attn *a) { return n_seq * seq_floats(a); }
+size_t mg_cpu_infer_kv_floats(uint32_t n_seq, const mg_backend_attn *a) { return n_seq * seq_floats(a); }
 
-static kv_view view(float *kv, uint32_t s, const mg_attn *a)
+static kv_view view(float *kv, uint32_t s, const mg_backend_attn *a)
 {
 	kv_view w;
 
@@ -67,7 +67,7 @@ static inline void scores(float *s, const float *q, const float *kt, uint32_t hs
 /* One row's attention for head h: the row's query q (C floats, head h at
  * h*hs) at window position pos against cache positions 0..pos; y (C), head
  * h's channels written. s: Tp floats. */
-static void attend_head(float *y, const float *q, uint32_t h, uint32_t pos, kv_view kv, const mg_attn *a,
+static void attend_head(float *y, const float *q, uint32_t h, uint32_t pos, kv_view kv, const mg_backend_attn *a,
 			uint32_t Tp, float *s)
 {
 	uint32_t C = a->C, hs = C / a->H, n = pos + 1, j0 = 0;
@@ -133,7 +133,7 @@ static void attend_head(float *y, const float *q, uint32_t h, uint32_t pos, kv_v
 }
 
 void mg_cpu_infer_attention(mg_backend_ctx *ctx, float *y, float *kv, const float *qkv, const uint32_t *seq,
-			    const uint32_t *pos, size_t N, const uint32_t *list, size_t M, const mg_attn *a)
+			    const uint32_t *pos, size_t N, const uint32_t *list, size_t M, const mg_backend_attn *a)
 {
 	uint32_t C = a->C, H = a->H, hs = C / H, Tp = padded(a->block);
 	size_t pairs = M * H, work = 0;

@@ -5,10 +5,10 @@
 #include "backend/cpu/vmath.h"
 #include "core/threads.h"
 
-void mg_cpu_residual_forward(float *out, const float *res, const float *inp, size_t n, mg_dropout d)
+void mg_cpu_residual_forward(float *out, const float *res, const float *inp, size_t n, mg_backend_dropout d)
 {
 	size_t nb = (n + MG_CPU_BLOCK - 1) / MG_CPU_BLOCK;
-	uint32_t thr = mg_dropout_threshold(d.p);
+	uint32_t thr = mg_backend_dropout_threshold(d.p);
 	float keep_scale = d.p > 0.0f ? 1.0f / (1.0f - d.p) : 1.0f;
 
 #pragma omp parallel for num_threads(mg_threads_get()) schedule(dynamic, 1)
@@ -23,7 +23,7 @@ void mg_cpu_residual_forward(float *out, const float *res, const float *inp, siz
 			}
 #endif
 			for (; i < hi; i++)
-				out[i] = res[i] + (mg_dropout_keep(d.seed, i, thr) ? inp[i] * keep_scale : 0.0f);
+				out[i] = res[i] + (mg_backend_dropout_keep(d.seed, i, thr) ? inp[i] * keep_scale : 0.0f);
 		} else {
 			for (; i < hi; i++)
 				out[i] = res[i] + inp[i];
@@ -31,10 +31,10 @@ void mg_cpu_residual_forward(float *out, const float *res, const float *inp, siz
 	}
 }
 
-void mg_cpu_dropout_backward(float *dinp, const float *dout, size_t n, mg_dropout d)
+void mg_cpu_dropout_backward(float *dinp, const float *dout, size_t n, mg_backend_dropout d)
 {
 	size_t nb = (n + MG_CPU_BLOCK - 1) / MG_CPU_BLOCK;
-	uint32_t thr = mg_dropout_threshold(d.p);
+	uint32_t thr = mg_backend_dropout_threshold(d.p);
 	float keep_scale = d.p > 0.0f ? 1.0f / (1.0f - d.p) : 1.0f;
 
 #pragma omp parallel for num_threads(mg_threads_get()) schedule(dynamic, 1)
@@ -47,6 +47,6 @@ void mg_cpu_dropout_backward(float *dinp, const float *dout, size_t n, mg_dropou
 		}
 #endif
 		for (; i < hi; i++)
-			dinp[i] = mg_dropout_keep(d.seed, i, thr) ? dout[i] * keep_scale : 0.0f;
+			dinp[i] = mg_backend_dropout_keep(d.seed, i, thr) ? dout[i] * keep_scale : 0.0f;
 	}
 }

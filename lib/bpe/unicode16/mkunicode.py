@@ -42,11 +42,11 @@ def main():
       " * (Unicode 16.0: general categories L and N, property White_Space); do not\n"
       " * edit: change the ranges or the script and run it again. */\n")
     w('#include "bpe/unicode.h"\n\n')
-    w("const uint8_t mg_uc_stage1[%d] = {\n" % len(index))
+    w("const uint8_t mg_unicode_stage1[%d] = {\n" % len(index))
     for i in range(0, len(index), 24):
         w("\t" + ", ".join("%d" % v for v in index[i:i + 24]) + ",\n")
     w("};\n\n")
-    w("const uint8_t mg_uc_stage2[%d][%d] = {\n" % (len(blocks), BLOCK))
+    w("const uint8_t mg_unicode_stage2[%d][%d] = {\n" % (len(blocks), BLOCK))
     for blk in sorted(blocks, key=blocks.get):
         w("\t{\n")
         for i in range(0, BLOCK, 32):
@@ -55,10 +55,10 @@ def main():
     w("};\n")
     for name, value, macro in CLASSES:
         rs = ranges[name]
-        w("\nconst mg_uc_range mg_uc_%s_ranges[%d] = {\n" % (name, len(rs)))
+        w("\nconst mg_unicode_range mg_unicode_%s_ranges[%d] = {\n" % (name, len(rs)))
         for i in range(0, len(rs), 4):
             w("\t" + " ".join("{ 0x%04X, 0x%04X }," % r for r in rs[i:i + 4]) + "\n")
-        w("};\nconst uint32_t mg_uc_%s_count = %d;\n" % (name, len(rs)))
+        w("};\nconst uint32_t mg_unicode_%s_count = %d;\n" % (name, len(rs)))
 
 
 main()
