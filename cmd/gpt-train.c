@@ -231,7 +231,7 @@ static void progress_clear(progress *p)
 	}
 }
 
-/* The seed's tqdm line for the epoch, and the whole run's position, elapsed
+/* MyGPT's tqdm line for the epoch, and the whole run's position, elapsed
  * time and ETA: "epoch 1 iter 33: train loss 2.61996. lr 5.999354e-04:
  * 100%|##########| 34/34 [00:08<00:00, 4.19it/s] step 34/340 00:08<01:12" */
 static void progress_draw(progress *p, const mg_trainer_step_info *in, const mg_train_state *s, uint64_t epoch_steps,

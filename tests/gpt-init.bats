@@ -46,8 +46,8 @@ for (name, role), t in ck.tensors.items():
 	assert_output "gpt-init (mygpt) 0.1.0"
 }
 
-@test "gpt-init: the seed configuration has 9,590,272 parameters, 9,983,488 with time-weighting" {
-	run --separate-stderr gpt-init --vocab 65 -o seed.ckpt
+@test "gpt-init: MyGPT's configuration has 9,590,272 parameters, 9,983,488 with time-weighting" {
+	run --separate-stderr gpt-init --vocab 65 -o mygpt.ckpt
 	assert_success
 	assert_output ""
 	assert_equal "$stderr" "gpt-init: 9,590,272 parameters (3 layers, 8 heads, embd 512, block 128, vocab 65, vanilla, gelu tanh)"
@@ -61,7 +61,7 @@ import mgread
 for f in sys.argv[2:]:
     ck = mgread.read_checkpoint(f)
     print(sum(len(t.data) // 4 for t in ck.tensors.values()), len(ck.tensors))
-' "$ROOT/tests/formats" seed.ckpt tw.ckpt
+' "$ROOT/tests/formats" mygpt.ckpt tw.ckpt
 	assert_output $'9590272 41\n9983488 44'
 }
 

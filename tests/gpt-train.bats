@@ -140,7 +140,7 @@ logcol() { awk -F'\t' -v c="$2" 'NR > 1 { print $c }' "$1"; }
 	assert_output --regexp "^checkpoint keys=13 train=22 tokenizer=chars tensors=51 elements=16944 "
 	run trai out.ckpt step tokens epoch epoch_pos batch micro_batch iters epochs order lr_schedule
 	assert_output "5 320 0 20 4 4 5 0 random cosine"
-	# defaults: the seed's hyperparameters, final_tokens the run's tokens
+	# defaults: MyGPT's hyperparameters, final_tokens the run's tokens
 	run trai out.ckpt seed lr warmup_tokens final_tokens beta1 beta2 eps weight_decay grad_clip val_split data_tokens
 	assert_output "1337 0.0006 10240 320 0.9 0.95 1e-08 0.1 1.0 0.0 20000"
 	gpt-train -q --data "$(F text.tok)" --iters 7 < out.ckpt > out2.ckpt
@@ -170,7 +170,7 @@ logcol() { awk -F'\t' -v c="$2" 'NR > 1 { print $c }' "$1"; }
 	[[ "$stderr" == *"gpt-train: validation split (last 0.1): $(F text.tok): 2,000 tokens (stream); 62 windows"* ]]
 }
 
-@test "gpt-train: an epoch is the seed's: tiny Shakespeare at block 128 and batch 256 is 34 steps, the last partial" {
+@test "gpt-train: an epoch is MyGPT's: tiny Shakespeare at block 128 and batch 256 is 34 steps, the last partial" {
 	gpt-init -q --layers 1 --heads 1 --embd 8 --block 128 --data "$(F all.tok)" -o b128.ckpt
 	run --separate-stderr gpt-train --data "$(F all.tok)" --iters 1 --micro-batch 32 -o out.ckpt b128.ckpt
 	assert_success

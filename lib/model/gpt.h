@@ -31,7 +31,7 @@ typedef struct mg_gpt_config {
 	double dropout_embd, dropout_attn, dropout_resid; /* in [0, 1) */
 } mg_gpt_config;
 
-/* The seed configuration: 3 layers, 8 heads, 512 wide, block 128, vanilla
+/* MyGPT's configuration: 3 layers, 8 heads, 512 wide, block 128, vanilla
  * attention, positional embedding, GELU tanh, dropout 0.1; vocab_size is 0
  * (the caller must set it). */
 void mg_gpt_config_default(mg_gpt_config *c);

@@ -1,4 +1,4 @@
-/* Learning-rate schedules counted in tokens: the seed's (minGPT's trainer),
+/* Learning-rate schedules counted in tokens: minGPT's trainer's (MyGPT's),
  * linear warmup then a cosine held at 10% of the rate once it gets there;
  * nanoGPT's, the same warmup then a cosine from the rate to 10% of it that
  * reaches 10% exactly at final_tokens; or a constant rate. */

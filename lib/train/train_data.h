@@ -50,7 +50,7 @@ uint64_t mg_train_data_fingerprint(const mg_train_data *t);
 /* Sequences in one epoch:
  * - stream and documents, random: ceil(tokens / (block_size+1)) windows,
  *   each starting at a uniformly drawn position in [0, tokens-block_size-1]
- *   (the seed's CharDataset);
+ *   (minGPT's CharDataset, as MyGPT uses it);
  * - stream and documents, sequential: floor((tokens-1) / block_size)
  *   windows starting at 0, block_size, 2 block_size, ...: every target once,
  *   a tail shorter than a window dropped;

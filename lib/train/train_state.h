@@ -34,7 +34,7 @@ typedef struct mg_train_state {
 	uint64_t best_step;
 } mg_train_state;
 
-/* A run at step 0 with the seed's hyperparameters: batch 256, lr 6e-4
+/* A run at step 0 with MyGPT's hyperparameters: batch 256, lr 6e-4
  * cosine, warmup 512*20 tokens, final_tokens 0 (the caller sets the run's
  * tokens), betas 0.9 and 0.95, eps 1e-8, weight decay 0.1, clip 1.0,
  * seed 1337, random order, 1 epoch. */

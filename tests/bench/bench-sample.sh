@@ -1,5 +1,5 @@
 #!/bin/sh
-# gpt-sample's speed on the seed config (3 layers, 8 heads, 512 wide, block
+# gpt-sample's speed on MyGPT's configuration (3 layers, 8 heads, 512 wide, block
 # 128, vocab 65; random init) generating greedily from one start token,
 # beside PyTorch (sample_torch.py, same threads, same run, interleaved
 # repetition by repetition): minGPT's generate (a whole forward pass per
@@ -15,7 +15,7 @@ set -eu
 cd "$(dirname "$0")/../.."
 make -s bin/gpt-init bin/gpt-sample build/tests/bench/mem_read
 mkdir -p build/bench/sample
-bin/gpt-init -q --vocab 65 -s 1 -o build/bench/sample/seed.ckpt
+bin/gpt-init -q --vocab 65 -s 1 -o build/bench/sample/mygpt.ckpt
 
 nice -n 5 /usr/bin/python3 - <<'PY'
 import os, re, statistics, subprocess, sys, time
@@ -28,7 +28,7 @@ FIXED = os.environ.get("BENCH_THREADS")
 THREADS = int(FIXED) if FIXED else len(os.sched_getaffinity(0))
 JOPT = str(THREADS) if FIXED else "0"
 RUNS = int(os.environ.get("BENCH_RUNS") or 3)
-CKPT = "build/bench/sample/seed.ckpt"
+CKPT = "build/bench/sample/mygpt.ckpt"
 OUT = "build/bench/sample/out.tok"
 WEIGHT_BYTES = 9590272 * 4
 
@@ -68,7 +68,7 @@ ROWS = [  # (section, label, runner)
     ("127", "gpt-sample", lambda: c_run(127, 1)),
 ]
 
-print("gpt-sample: seed config (9,590,272 parameters, 38.4 MB of fp32 weights), greedy from token 0, "
+print("gpt-sample: MyGPT's configuration (9,590,272 parameters, 38.4 MB of fp32 weights), greedy from token 0, "
       "%d runs interleaved; PyTorch on %d thread%s, gpt-sample -j %s" % (RUNS, THREADS, "s" if THREADS > 1 else "",
                                                                        JOPT))
 print("load average at start: %s" % load())

@@ -1,5 +1,5 @@
 #!/bin/sh
-# One training step (forward, backward, clip 1.0, AdamW) of the seed config
+# One training step (forward, backward, clip 1.0, AdamW) of MyGPT's configuration
 # (3 layers, 8 heads, 512 wide, block 128, vocab 65, dropout 0.1) at batch 16
 # and 64, T = 128: the library (train_step.c) beside the same model and step
 # in PyTorch (train_torch.py) on the same threads, run interleaved step by
@@ -83,7 +83,7 @@ def finish(p):
 
 
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-print("train step: seed config (3 layers, 8 heads, 512 wide, block 128, vocab 65, dropout 0.1), T %d, "
+print("train step: MyGPT's configuration (3 layers, 8 heads, 512 wide, block 128, vocab 65, dropout 0.1), T %d, "
       "%d thread%s, %s" % (T, THREADS, "s" if THREADS > 1 else "", cpu))
 print("FLOPs per token: 6 x %d Linear weights + 12 x %d layers x T %d x C %d (attention: 2 products forward, "
       "4 backward) = %d" % (MM_PARAMS, L, T, C, FLOP_TOKEN))

@@ -1,5 +1,5 @@
 /* The machine's limit for bench-train.sh: OpenBLAS's own cblas_sgemm
- * GFLOP/s on the matrix products of one training step of the seed config
+ * GFLOP/s on the matrix products of one training step of MyGPT's configuration
  * (every Linear layer's forward, dinp and dweight products for N = B*T
  * rows), called on whole matrices with OpenBLAS's own threads.
  *

@@ -1,6 +1,6 @@
 /* The bench peer of train_torch.py: times one training step of the library
  * (zero_grad, forward with the config's dropout, backward, clip 1.0, AdamW)
- * on the seed config. Driven by bench-train.sh over stdin so the two run
+ * on MyGPT's configuration. Driven by bench-train.sh over stdin so the two run
  * interleaved: each input line "n" runs n steps and prints their seconds on
  * one line; at end of input it prints the loss and the peak RSS. */
 #include <stdio.h>

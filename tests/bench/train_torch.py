@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """The PyTorch peer of train_step.c for bench-train.sh: minGPT's model (the
-seed config: 3 layers, 8 heads, 512 wide, block 128, vocab 65, dropout 0.1,
+MyGPT's configuration: 3 layers, 8 heads, 512 wide, block 128, vocab 65, dropout 0.1,
 GELU tanh) and its training step in float32 on the CPU: zero_grad, forward,
 cross-entropy, backward, clip_grad_norm_(1.0), AdamW (lr 3e-4, betas 0.9 and
 0.95, eps 1e-8, weight decay 0.1 on the Linear weight matrices only).

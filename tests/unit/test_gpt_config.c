@@ -377,7 +377,7 @@ static void test_memory(void)
 	mg_gpt_memory_get(g, &m);
 	CHECK(m.grads == m.params && m.moments == 2 * m.params);
 	CHECK(m.total == m.params + m.grads + m.moments + m.activations + m.scratch);
-	printf("  seed config, batch 16 x 128: params %.1f MiB, grads %.1f, moments %.1f, activations %.1f, scratch %.1f,"
+	printf("  MyGPT's configuration, batch 16 x 128: params %.1f MiB, grads %.1f, moments %.1f, activations %.1f, scratch %.1f,"
 	       " total %.1f MiB\n",
 	       m.params / 1048576.0, m.grads / 1048576.0, m.moments / 1048576.0, m.activations / 1048576.0,
 	       m.scratch / 1048576.0, m.total / 1048576.0);

@@ -136,7 +136,7 @@ static void test_schedule(void)
 	/* past final_tokens it stays at 10% (minGPT's cosine would rise) */
 	CHECK_CLOSE(mg_lr_sched_at(&s, 1500000), 6e-5, 1e-12);
 	CHECK_CLOSE(mg_lr_sched_at(&s, 1990000), 6e-5, 1e-12);
-	/* the seed's progress line: epoch 1 iter 33 of tiny Shakespeare at
+	/* MyGPT's progress line: epoch 1 iter 33 of tiny Shakespeare at
 	 * block 128 (8,647 windows of 128 targets), 150 epochs planned */
 	s.final_tokens = 150ull * 8647 * 128;
 	CHECK(fabs(mg_lr_sched_at(&s, 8647ull * 128) - 5.999354e-04) < 5e-11);
