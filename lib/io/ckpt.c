@@ -190,8 +190,9 @@ void mg_ckpt_drop_role(mg_ckpt *ck, uint32_t role)
 
 #define AT(c) (unsigned long long)(c).offset
 
-/* One TENS chunk: starts a tensor (elem offset 0) or continues the last one. */
-static int read_tens(mg_ckpt *ck, const mg_chunk *c, uint64_t *filled, mg_err *e)
+/* One TENS chunk: starts a tensor (elem offset 0) or continues the last one;
+ * keep: append the elements to the tensor's data (else its data stays NULL). */
+static int read_tens(mg_ckpt *ck, const mg_chunk *c, uint64_t *filled, int keep, mg_err *e)
 {
 	mg_cur cur = mg_cur_init(c->data, c->len);
 	mg_ckpt_tensor h, *t;
@@ -258,7 +259,7 @@ static int read_tens(mg_ckpt *ck, const mg_chunk *c, uint64_t *filled, mg_err *e
 	    memcmp(t->dims, h.dims, sizeof h.dims) || off != *filled)
 		return mg_err_set(e, MG_E_CORRUPT, "tensor '%s' piece at element %llu does not continue '%s'", h.name,
 				  (unsigned long long)off, t->name);
-	{
+	if (keep) {
 		/* grow with the data actually present, never by the declared size */
 		uint64_t have = mg_dtype_bytes(t->dtype, *filled);
 		uint8_t *p = realloc(t->data, (size_t)(have + bytes));
@@ -271,7 +272,7 @@ static int read_tens(mg_ckpt *ck, const mg_chunk *c, uint64_t *filled, mg_err *e
 	return MG_OK;
 }
 
-int mg_ckpt_read(FILE *f, mg_ckpt *ck, mg_err *e)
+static int read_member(FILE *f, mg_ckpt *ck, int keep, mg_err *e)
 {
 	mg_chunk_reader cr;
 	mg_chunk c;
@@ -301,7 +302,7 @@ int mg_ckpt_read(FILE *f, mg_ckpt *ck, mg_err *e)
 		if (!strcmp(c.type, "TENS")) {
 			seen_tens = 1;
 			chunks++;
-			if ((rc = read_tens(ck, &c, &filled, e))) {
+			if ((rc = read_tens(ck, &c, &filled, keep, e))) {
 				mg_err_prefix(e, "chunk 'TENS' at byte %llu: ", AT(c));
 				goto fail;
 			}
@@ -350,3 +351,6 @@ fail:
 	mg_ckpt_free(ck);
 	return rc;
 }
+
+int mg_ckpt_read(FILE *f, mg_ckpt *ck, mg_err *e) { return read_member(f, ck, 1, e); }
+int mg_ckpt_read_index(FILE *f, mg_ckpt *ck, mg_err *e) { return read_member(f, ck, 0, e); }
