@@ -207,7 +207,7 @@ static void print_tokens(pr *p, const mg_info *in)
 	fact_str(p, "layout", "layout", mg_tokstream_layout_name(k->h.layout));
 	fact_bool(p, "mask", "loss mask", (int)k->h.has_mask);
 	if (p->keys || k->h.record_len)
-		fact_num(p, "record_len", "fixed record length", k->h.record_len);
+		fact_num(p, "record_len", "record length", k->h.record_len);
 	fact_num(p, "tokens", "tokens", k->tokens);
 	fact_num(p, "records", "records", k->records);
 	if (p->keys || records) {
