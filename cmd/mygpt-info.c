@@ -10,10 +10,12 @@
 #include "cli.h"
 #include "io/info.h"
 
-static const char usage[] = "usage: mygpt-info [-fkqv] [-o file] [file ...]\n";
+static const char usage[] = "usage: mygpt-info [-cfkqv] [-o file] [file ...]\n";
 
 static const char options[] =
 	"\n"
+	"  -c, --check        decompress all tensor data too (default: each piece's header;\n"
+	"                     every checksum is checked either way)\n"
 	"  -k, --keys         print key<TAB>value lines (stable, for scripts) instead of text\n"
 	"  -v, --verbose      text: list the AdamW moment tensors too\n"
 	"  -q, --quiet        print nothing: only check the files (exit status)\n"
@@ -23,6 +25,7 @@ static const char options[] =
 	"  -V, --version      print the version\n";
 
 static const struct option longopts[] = {
+	{ "check", no_argument, NULL, 'c' },
 	{ "keys", no_argument, NULL, 'k' },
 	CLI_OPTION_VERBOSE,
 	CLI_OPTIONS_END,
@@ -316,13 +319,14 @@ static void print_info(pr *p, const char *name, const mg_info *in)
 int main(int argc, char **argv)
 {
 	pr p = { .prefix = "" };
-	int quiet = 0, force = 0, failed = 0, printed = 0, c, n_files;
+	int quiet = 0, force = 0, full = 0, failed = 0, printed = 0, c, n_files;
 	const char *out_path = NULL;
 	cli_out o;
 
 	cli_init("mygpt-info", usage);
-	while ((c = getopt_long(argc, argv, ":kvqo:fhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":ckvqo:fhV", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'c': full = 1; break;
 		case 'k': p.keys = 1; break;
 		case 'v': p.verbose = 1; break;
 		case 'q': quiet = 1; break;
@@ -350,7 +354,7 @@ int main(int argc, char **argv)
 			failed = 1;
 			continue;
 		}
-		if (mg_info_read(f, &in, &e)) {
+		if (mg_info_read(f, &in, full, &e)) {
 			cli_warn(name, "%s", e.msg);
 			failed = 1;
 		} else {

@@ -171,6 +171,41 @@ for (name, role), t in ck.tensors.items():
 	assert_equal "$(printf '%s\n' "$mine" | wc -l)" 33
 }
 
+@test "mygpt-info: tensor data is decompressed only with -c; checksums always count" {
+	gpt-init -q --layers 1 --heads 2 --embd 16 --block 8 --vocab 10 -o a.ckpt
+	# the first compressed TENS chunk, its zlib check value broken and its CRC
+	# made right again: only decompressing the whole stream finds it
+	at=$(/usr/bin/python3 -c '
+import struct, sys, zlib
+b = bytearray(open(sys.argv[1], "rb").read()); i = 16
+while True:
+    t = bytes(b[i:i + 4]); fl, s = struct.unpack("<II", b[i + 4:i + 12])
+    if t == b"TENS" and fl & 1:
+        b[i + 16 + s - 1] ^= 0xFF
+        struct.pack_into("<I", b, i + 16 + s, zlib.crc32(b[i:i + 16 + s]))
+        open(sys.argv[2], "wb").write(b); print(i); break
+    i += 20 + s
+' a.ckpt z.ckpt)
+	run -0 mygpt-info -k a.ckpt
+	orig=$output
+	want=${output//a.ckpt/z.ckpt}
+	run --separate-stderr mygpt-info -k z.ckpt
+	assert_success
+	assert_output "$want"
+	run --separate-stderr mygpt-info -c z.ckpt
+	assert_failure 1
+	assert_output ""
+	assert_equal "$stderr" "mygpt-info: z.ckpt: bad zlib data in chunk 'TENS' at byte $at"
+	run -0 mygpt-info -c -k a.ckpt
+	assert_output "$orig"
+	# a flipped byte of tensor data breaks the chunk's CRC, found without -c
+	cp a.ckpt f.ckpt
+	printf '\001' | dd of=f.ckpt bs=1 seek=$((at + 40)) conv=notrunc status=none
+	run --separate-stderr mygpt-info f.ckpt
+	assert_failure 1
+	assert_equal "$stderr" "mygpt-info: f.ckpt: checksum mismatch in chunk 'TENS' at byte $at"
+}
+
 @test "mygpt-info: a checkpoint as text, with -v the moments too" {
 	run --separate-stderr mygpt-info "$VEC/good/full.ckpt"
 	assert_success

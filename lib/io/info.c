@@ -176,9 +176,9 @@ static int read_tokens(FILE *f, mg_info *in, mg_err *e)
 	return rc;
 }
 
-static int read_checkpoint(FILE *f, mg_info *in, mg_err *e)
+static int read_checkpoint(FILE *f, mg_info *in, int full, mg_err *e)
 {
-	int rc = mg_ckpt_read_index(f, &in->ck, e);
+	int rc = mg_ckpt_read_index(f, &in->ck, full, e);
 
 	if (rc)
 		return rc;
@@ -225,7 +225,7 @@ static uint32_t kind_of(const uint8_t *p, size_t n)
 	return 0;
 }
 
-int mg_info_read(FILE *f, mg_info *in, mg_err *e)
+int mg_info_read(FILE *f, mg_info *in, int full, mg_err *e)
 {
 	tap t = { 0 };
 	cookie_io_functions_t io = { .read = tap_read, .close = tap_close };
@@ -256,7 +256,7 @@ int mg_info_read(FILE *f, mg_info *in, mg_err *e)
 		if (!(rc = mg_tokenizer_load(g, &in->tk, e)))
 			in->has_tokenizer = 1;
 		break;
-	default: rc = read_checkpoint(g, in, e); break;
+	default: rc = read_checkpoint(g, in, full, e); break;
 	}
 	/* every reader checks that its input ends, so the counts are whole;
 	 * this only guards that contract */

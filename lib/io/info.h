@@ -56,10 +56,12 @@ typedef struct mg_info {
 
 /* Reads f to its end, whatever mygpt format it holds, with the checks of
  * that format's reader and its messages; in memory bounded by one chunk
- * (64 MiB) plus a bit per vocabulary id, never whole tensors. Input that
- * starts with no mygpt magic is MG_E_MAGIC "bad magic at byte 0: not a mygpt
+ * (64 MiB) plus a bit per vocabulary id, never whole tensors. A checkpoint's
+ * tensor pieces are only decompressed as far as their headers unless full
+ * (mg_ckpt_read_index); their CRCs are always checked. Input that starts
+ * with no mygpt magic is MG_E_MAGIC "bad magic at byte 0: not a mygpt
  * file"; empty input MG_E_TRUNC. On error *in is left empty. */
-int mg_info_read(FILE *f, mg_info *in, mg_err *e);
+int mg_info_read(FILE *f, mg_info *in, int full, mg_err *e);
 void mg_info_free(mg_info *in);
 /* "tokens", "tokenizer", "checkpoint": the names of the section-5 pages. */
 const char *mg_info_kind_name(uint32_t kind);
