@@ -46,7 +46,7 @@ LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -Wl,--as-needed -lc
 endif
 endif
 
-TOOLS = adder-gen gpt-init bpe-encode bpe-train gpt-train gpt-sample
+TOOLS = adder-gen gpt-init bpe-encode bpe-train gpt-train gpt-sample mygpt-info
 BINS = $(TOOLS:%=bin/%)
 LIB_SRC = $(sort $(shell find lib -name '*.c'))
 LIB_OBJ = $(LIB_SRC:%.c=build/%.o)

@@ -3,6 +3,7 @@
 #include "io/chunk.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -138,15 +139,15 @@ static int type_ok(const uint8_t *t)
 	return 1;
 }
 
-int mg_chunk_read(mg_chunk_reader *cr, mg_chunk *c, mg_err *e)
+int mg_chunk_read_header(mg_chunk_reader *cr, mg_chunk *c, mg_err *e)
 {
-	uint8_t h[MG_CHUNK_HEADER];
+	uint8_t *h = cr->header;
 	uint64_t at = cr->rd.off;
-	uint32_t flags, stored, raw, crc;
+	uint32_t flags, stored, raw;
 	unsigned long long o = (unsigned long long)at;
 	int rc;
 
-	rc = mg_rd_exact(&cr->rd, h, sizeof h, "chunk header", e);
+	rc = mg_rd_exact(&cr->rd, h, MG_CHUNK_HEADER, "chunk header", e);
 	if (rc)
 		return rc;
 	if (!type_ok(h))
@@ -164,6 +165,39 @@ int mg_chunk_read(mg_chunk_reader *cr, mg_chunk *c, mg_err *e)
 				  MG_CHUNK_MAX);
 	if ((flags & MG_CHUNK_ZLIB) ? stored >= raw : stored != raw)
 		return mg_err_set(e, MG_E_CORRUPT, "chunk '%s' at byte %llu has inconsistent sizes", c->type, o);
+	c->flags = flags;
+	c->stored_len = stored;
+	c->raw_len = raw;
+	c->data = NULL;
+	c->len = 0;
+	return MG_OK;
+}
+
+/* The first n bytes (n < raw) of the zlib stream of a chunk. */
+static int inflate_head(const uint8_t *src, size_t stored, uint8_t *dst, size_t n)
+{
+	z_stream z;
+	int zr;
+
+	memset(&z, 0, sizeof z);
+	if (inflateInit(&z) != Z_OK)
+		return -1;
+	z.next_in = (Bytef *)src;
+	z.avail_in = (uInt)stored;
+	z.next_out = dst;
+	z.avail_out = (uInt)n;
+	zr = inflate(&z, Z_SYNC_FLUSH);
+	inflateEnd(&z);
+	return (zr == Z_OK || zr == Z_BUF_ERROR) && z.avail_out == 0 ? 0 : -1;
+}
+
+int mg_chunk_read_payload(mg_chunk_reader *cr, mg_chunk *c, size_t head, mg_err *e)
+{
+	uint32_t stored = c->stored_len, raw = c->raw_len, crc;
+	unsigned long long o = (unsigned long long)c->offset;
+	size_t want = head < raw ? head : raw;
+	int rc;
+
 	if ((rc = grow(&cr->stored, &cr->stored_cap, (size_t)stored + 4, e)))
 		return rc;
 	rc = mg_rd_exact(&cr->rd, cr->stored, (size_t)stored + 4, "chunk", e);
@@ -172,19 +206,21 @@ int mg_chunk_read(mg_chunk_reader *cr, mg_chunk *c, mg_err *e)
 				  c->type, o, (unsigned long long)cr->rd.off);
 	if (rc)
 		return rc;
-	crc = (uint32_t)crc32(0, h, sizeof h);
+	crc = (uint32_t)crc32(0, cr->header, MG_CHUNK_HEADER);
 	crc = (uint32_t)crc32(crc, cr->stored, stored);
 	if (crc != mg_le32_get(cr->stored + stored))
 		return mg_err_set(e, MG_E_CRC, "checksum mismatch in chunk '%s' at byte %llu", c->type, o);
-	c->flags = flags;
-	c->len = raw;
-	if (!(flags & MG_CHUNK_ZLIB)) {
+	c->len = want;
+	if (!(c->flags & MG_CHUNK_ZLIB)) {
 		c->data = cr->stored;
 		return MG_OK;
 	}
-	if ((rc = grow(&cr->raw, &cr->raw_cap, raw, e)))
+	if ((rc = grow(&cr->raw, &cr->raw_cap, want, e)))
 		return rc;
-	{
+	if (want < raw) {
+		if (inflate_head(cr->stored, stored, cr->raw, want))
+			return mg_err_set(e, MG_E_CORRUPT, "bad zlib data in chunk '%s' at byte %llu", c->type, o);
+	} else {
 		uLongf dlen = raw;
 		uLong slen = stored;
 		int zr = uncompress2(cr->raw, &dlen, cr->stored, &slen);
@@ -193,6 +229,13 @@ int mg_chunk_read(mg_chunk_reader *cr, mg_chunk *c, mg_err *e)
 	}
 	c->data = cr->raw;
 	return MG_OK;
+}
+
+int mg_chunk_read(mg_chunk_reader *cr, mg_chunk *c, mg_err *e)
+{
+	int rc = mg_chunk_read_header(cr, c, e);
+
+	return rc ? rc : mg_chunk_read_payload(cr, c, SIZE_MAX, e);
 }
 
 void mg_member_pack_start(mg_buf *out, const uint8_t magic[8])

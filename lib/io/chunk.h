@@ -55,12 +55,14 @@ typedef struct mg_chunk {
 	uint64_t offset;   /* byte offset of the chunk header in the input */
 	const uint8_t *data; /* decompressed payload, owned by the reader */
 	size_t len;
+	uint32_t stored_len, raw_len; /* payload sizes in the file and decompressed */
 } mg_chunk;
 
 typedef struct mg_chunk_reader {
 	mg_rd rd;
 	uint8_t *stored, *raw;
 	size_t stored_cap, raw_cap;
+	uint8_t header[MG_CHUNK_HEADER]; /* of the chunk being read */
 } mg_chunk_reader;
 
 void mg_chunk_reader_init(mg_chunk_reader *cr, FILE *f);
@@ -73,6 +75,13 @@ int mg_member_read_start(mg_chunk_reader *cr, const uint8_t magic[8], uint16_t *
 /* Reads and verifies the next chunk; c->data stays valid until the next
  * call. Errors name the chunk and its offset. */
 int mg_chunk_read(mg_chunk_reader *cr, mg_chunk *c, mg_err *e);
+/* mg_chunk_read in two steps, for readers that only need the start of some
+ * payloads: the header (type, flags, sizes; c->data NULL), then the payload,
+ * whose CRC is always checked but of which only the first `head` bytes are
+ * decompressed (c->len = min(head, c->raw_len); SIZE_MAX: all of it, with
+ * the zlib stream checked to its end). */
+int mg_chunk_read_header(mg_chunk_reader *cr, mg_chunk *c, mg_err *e);
+int mg_chunk_read_payload(mg_chunk_reader *cr, mg_chunk *c, size_t head, mg_err *e);
 
 /* Appends a member preamble to out. */
 void mg_member_pack_start(mg_buf *out, const uint8_t magic[8]);

@@ -1,6 +1,7 @@
 /* Checkpoint reader and writer: the byte layout of formats/checkpoint.md. */
 #include "io/ckpt.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -190,14 +191,22 @@ void mg_ckpt_drop_role(mg_ckpt *ck, uint32_t role)
 
 #define AT(c) (unsigned long long)(c).offset
 
-/* One TENS chunk: starts a tensor (elem offset 0) or continues the last one. */
-static int read_tens(mg_ckpt *ck, const mg_chunk *c, uint64_t *filled, mg_err *e)
+/* How read_member treats the elements of TENS chunks. */
+enum { TENS_KEEP, TENS_CHECK, TENS_SKIM };
+/* Bytes of the longest TENS header: role to rank, name length, name, dims,
+ * offset and count; what TENS_SKIM decompresses of each piece. */
+#define TENS_HEAD_MAX (5 + MG_TENSOR_NAME_MAX + 4 * MG_TENSOR_DIMS_MAX + 16)
+
+/* One TENS chunk: starts a tensor (elem offset 0) or continues the last one;
+ * keep: append the elements to the tensor's data (else its data stays NULL,
+ * and c may hold only the start of the payload: c->raw_len is its size). */
+static int read_tens(mg_ckpt *ck, const mg_chunk *c, uint64_t *filled, int keep, mg_err *e)
 {
 	mg_cur cur = mg_cur_init(c->data, c->len);
 	mg_ckpt_tensor h, *t;
 	uint8_t nl, resv;
-	const uint8_t *nm, *data;
-	uint64_t off, cnt, bytes;
+	const uint8_t *nm, *data = NULL;
+	uint64_t off, cnt, bytes, left;
 
 	memset(&h, 0, sizeof h);
 	h.role = mg_cur_u8(&cur);
@@ -231,10 +240,12 @@ static int read_tens(mg_ckpt *ck, const mg_chunk *c, uint64_t *filled, mg_err *e
 		return mg_err_set(e, MG_E_CORRUPT, "tensor '%s' piece %llu+%llu is outside its %llu elements", h.name,
 				  (unsigned long long)off, (unsigned long long)cnt, (unsigned long long)h.n);
 	bytes = mg_dtype_bytes(h.dtype, cnt);
-	if (mg_cur_left(&cur) != bytes)
-		return mg_err_set(e, MG_E_CORRUPT, "tensor '%s' piece has %zu bytes, expected %llu", h.name,
-				  mg_cur_left(&cur), (unsigned long long)bytes);
-	data = mg_cur_take(&cur, (size_t)bytes);
+	left = (uint64_t)c->raw_len - (c->len - mg_cur_left(&cur));
+	if (left != bytes)
+		return mg_err_set(e, MG_E_CORRUPT, "tensor '%s' piece has %llu bytes, expected %llu", h.name,
+				  (unsigned long long)left, (unsigned long long)bytes);
+	if (keep)
+		data = mg_cur_take(&cur, (size_t)bytes);
 	if (off == 0) {
 		mg_ckpt_tensor *nt;
 		if (ck->n_tensors && *filled != ck->t[ck->n_tensors - 1].n)
@@ -258,7 +269,7 @@ static int read_tens(mg_ckpt *ck, const mg_chunk *c, uint64_t *filled, mg_err *e
 	    memcmp(t->dims, h.dims, sizeof h.dims) || off != *filled)
 		return mg_err_set(e, MG_E_CORRUPT, "tensor '%s' piece at element %llu does not continue '%s'", h.name,
 				  (unsigned long long)off, t->name);
-	{
+	if (keep) {
 		/* grow with the data actually present, never by the declared size */
 		uint64_t have = mg_dtype_bytes(t->dtype, *filled);
 		uint8_t *p = realloc(t->data, (size_t)(have + bytes));
@@ -271,7 +282,7 @@ static int read_tens(mg_ckpt *ck, const mg_chunk *c, uint64_t *filled, mg_err *e
 	return MG_OK;
 }
 
-int mg_ckpt_read(FILE *f, mg_ckpt *ck, mg_err *e)
+static int read_member(FILE *f, mg_ckpt *ck, int tens, mg_err *e)
 {
 	mg_chunk_reader cr;
 	mg_chunk c;
@@ -294,14 +305,16 @@ int mg_ckpt_read(FILE *f, mg_ckpt *ck, mg_err *e)
 		goto fail;
 	}
 	for (;;) {
-		if ((rc = mg_chunk_read(&cr, &c, e)))
+		if ((rc = mg_chunk_read_header(&cr, &c, e)) ||
+		    (rc = mg_chunk_read_payload(&cr, &c,
+						tens == TENS_SKIM && !strcmp(c.type, "TENS") ? TENS_HEAD_MAX : SIZE_MAX, e)))
 			goto fail;
 		if (!strcmp(c.type, "TAIL"))
 			break;
 		if (!strcmp(c.type, "TENS")) {
 			seen_tens = 1;
 			chunks++;
-			if ((rc = read_tens(ck, &c, &filled, e))) {
+			if ((rc = read_tens(ck, &c, &filled, tens == TENS_KEEP, e))) {
 				mg_err_prefix(e, "chunk 'TENS' at byte %llu: ", AT(c));
 				goto fail;
 			}
@@ -349,4 +362,11 @@ fail:
 	mg_chunk_reader_free(&cr);
 	mg_ckpt_free(ck);
 	return rc;
+}
+
+int mg_ckpt_read(FILE *f, mg_ckpt *ck, mg_err *e) { return read_member(f, ck, TENS_KEEP, e); }
+
+int mg_ckpt_read_index(FILE *f, mg_ckpt *ck, int full, mg_err *e)
+{
+	return read_member(f, ck, full ? TENS_CHECK : TENS_SKIM, e);
 }

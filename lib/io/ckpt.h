@@ -26,7 +26,9 @@ typedef struct mg_ckpt_tensor {
 	uint32_t role, dtype, ndim;
 	uint32_t dims[MG_TENSOR_DIMS_MAX];
 	uint64_t n;    /* elements: product of dims */
-	uint8_t *data; /* stored encoding (little-endian), mg_dtype_bytes(dtype, n) bytes */
+	/* stored encoding (little-endian), mg_dtype_bytes(dtype, n) bytes;
+	 * NULL after mg_ckpt_read_index */
+	uint8_t *data;
 } mg_ckpt_tensor;
 
 typedef struct mg_ckpt {
@@ -41,6 +43,12 @@ typedef struct mg_ckpt {
 
 /* Reads one checkpoint member and checks that nothing follows it. */
 int mg_ckpt_read(FILE *f, mg_ckpt *ck, mg_err *e);
+/* The tensors' names, roles, types and shapes with their data NULL, in the
+ * memory of one chunk (mygpt-info). full: the checks of mg_ckpt_read, every
+ * piece decompressed; 0: every CRC and the structure are checked, but of
+ * each TENS payload only the header is decompressed (the time of reading
+ * the file, several times less than decompressing it). */
+int mg_ckpt_read_index(FILE *f, mg_ckpt *ck, int full, mg_err *e);
 void mg_ckpt_free(mg_ckpt *ck);
 const mg_ckpt_tensor *mg_ckpt_find(const mg_ckpt *ck, const char *name, uint32_t role);
 const char *mg_ckpt_role_name(uint32_t role); /* "param", "adam_m", "adam_v" */
