@@ -822,15 +822,17 @@ static void sample_setup(run *r, const mg_tokstream_data *data)
 	}
 }
 
-static void put_ids(const run *r, FILE *f, const uint32_t *ids, size_t n)
+/* Text through the tokenizer, else decimal ids separated by spaces (*at:
+ * ids written so far). */
+static void put_ids(const run *r, FILE *f, const uint32_t *ids, size_t n, size_t *at)
 {
 	const mg_tokenizer *tk = r->tk;
 
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++, ++*at)
 		if (tk && ids[i] < tk->vocab_size)
 			fwrite(tk->tok_bytes + tk->tok_off[ids[i]], 1, tk->tok_off[ids[i] + 1] - tk->tok_off[ids[i]], f);
 		else
-			fprintf(f, "%s%u", i ? " " : "", ids[i]);
+			fprintf(f, "%s%u", *at ? " " : "", ids[i]);
 }
 
 /* A sample of the current model: the prompt and --sample-length new
@@ -863,8 +865,9 @@ static void run_sample(run *r)
 	} else {
 		progress_clear(r);
 		fprintf(f, "%ssample at step %llu:\n", f == stderr ? "gpt-train: " : "", (unsigned long long)s->step);
-		put_ids(r, f, r->prompt.v, r->prompt.n);
-		put_ids(r, f, out, o->sample_length);
+		size_t at = 0;
+		put_ids(r, f, r->prompt.v, r->prompt.n, &at);
+		put_ids(r, f, out, o->sample_length, &at);
 		fputs("\n", f);
 		fflush(f);
 		if (ferror(f))
@@ -1011,7 +1014,7 @@ static void print_plan(const run *r, const mg_gpt *g, const mg_train_data *train
 		resuming ? " (resumed)" : "", (unsigned long long)end, s->batch, T, cli_grouped(tokens, n2, sizeof n2),
 		cli_grouped(per_step, n3, sizeof n3),
 		flop_text(mg_trainer_flops(r->tr, 1, T) * (double)s->batch * (double)steps_left, f1, sizeof f1),
-		flop_text(mg_trainer_flops(r->tr, 1, T), f2, sizeof f2));
+		flop_text(mg_trainer_flops(r->tr, 1, T) / T, f2, sizeof f2));
 	/* the schedule in both units: steps to tokens through this run's mean targets per step */
 	fprintf(stderr, "%s: schedule: lr %g %s", cli_prog(), s->lr.lr, mg_lr_sched_name(s->lr.kind));
 	if (s->lr.kind != MG_LR_CONSTANT) {
@@ -1078,7 +1081,8 @@ static void print_summary(const run *r)
 		return;
 	fprintf(stderr, "%s:", cli_prog());
 	if (r->steps_run)
-		fprintf(stderr, " train loss %.5f (mean of %s)%s", r->li_loss, steps_range(r->li_first, r->li_last, rng, sizeof rng),
+		fprintf(stderr, " train loss %.5f (%s%s)%s", r->li_loss, r->li_first < r->li_last ? "mean of " : "",
+			steps_range(r->li_first, r->li_last, rng, sizeof rng),
 			isfinite(r->last_val) || s->has_best ? ";" : "");
 	if (isfinite(r->last_val)) {
 		fprintf(stderr, " val loss %.5f (%s, step %llu", r->last_val, val_what(r, what, sizeof what),

@@ -417,6 +417,63 @@ EOF
 	assert_output --regexp "^checkpoint keys=13 train=26 tokenizer=chars tensors=51 "
 }
 
+@test "gpt-train: Ctrl-C in a pipeline on a terminal: the checkpoint goes to a rescue file that resumes" {
+	# every process of the pipeline gets SIGINT; the reader dies before it
+	# reads (as gpt-sample waiting for its checkpoint), so standard output
+	# is a pipe without a reader: EPIPE, the rescue file, status 1
+	cat > ptyint.py <<'EOF'
+# Ctrl-C in a pipeline: gpt-train between a reader that never reads (as
+# gpt-sample waiting for its checkpoint) and a terminal on stderr, all in
+# one process group, which gets SIGINT once the terminal shows a step.
+import os, pty, re, signal, subprocess, sys, threading
+master, slave = pty.openpty()
+reader = subprocess.Popen(["sleep", "100000"], stdin=subprocess.PIPE, preexec_fn=lambda: os.setpgid(0, 0))
+pgid = reader.pid
+train = subprocess.Popen(sys.argv[1:], stdout=reader.stdin, stderr=slave, preexec_fn=lambda: os.setpgid(0, pgid))
+reader.stdin.close()
+os.close(slave)
+out, seen = bytearray(), threading.Event()
+def drain():
+    while True:
+        try:
+            d = os.read(master, 4096)
+        except OSError:
+            break
+        if not d:
+            break
+        out.extend(d)
+        if re.search(rb"step [0-9]+/", out):
+            seen.set()
+t = threading.Thread(target=drain)
+t.start()
+if not seen.wait(300):
+    os.killpg(pgid, signal.SIGKILL)
+    sys.exit("no progress line on the terminal")
+os.killpg(pgid, signal.SIGINT)
+st = train.wait()
+reader.wait()
+t.join()
+sys.stdout.write(out.decode(errors="replace").replace("\r", "\n"))
+print("status", st, reader.returncode)
+EOF
+	run --separate-stderr /usr/bin/python3 ptyint.py gpt-train -j 1 --data "$(F text.tok)" --iters 1000000 --batch 2 \
+		--final-tokens 100000 --log-every 1 --log int.tsv "$(F small.ckpt)"
+	assert_success
+	assert_line --index 0 --regexp "^gpt-train: model: "
+	assert_line --regexp "^gpt-train: SIGINT: stopping after step [0-9]+; writing the checkpoint to standard output$"
+	assert_line --regexp "^gpt-train: <stdout>: write error: Broken pipe; saved step [0-9]+ to gpt-train-[0-9]+\.ckpt instead, which resumes the run$"
+	assert_line --regexp "^status 1 -2$"
+	[[ "$output" =~ "saved step "([0-9]+)" to "(gpt-train-[0-9]+\.ckpt) ]]
+	k=${BASH_REMATCH[1]} rescued=${BASH_REMATCH[2]}
+	assert_equal "$(trai "$rescued" step)" "$k"
+	assert_equal "$(logcol int.tsv 1 | tail -1)" "$k"
+	# resumed to k + 5 it equals an uninterrupted run to k + 5
+	gpt-train -q -j 1 --data "$(F text.tok)" --iters $((k + 5)) -o res.ckpt "$rescued"
+	gpt-train -q -j 1 --data "$(F text.tok)" --iters $((k + 5)) --batch 2 --final-tokens 100000 -o ref.ckpt \
+		"$(F small.ckpt)"
+	cmp res.ckpt ref.ckpt
+}
+
 @test "gpt-train: kill -9 at any moment leaves the last saved checkpoint intact and resumable" {
 	for round in 1 2 3 4 5 6; do
 		gpt-train -q -j 1 --data "$(F text.tok)" --iters 1000000 --batch 2 --save-every 1 -o run.ckpt \
@@ -790,18 +847,36 @@ gpt-train: /dev/full: write error: No space left on device; saved step 3 to $r.c
 
 @test "gpt-train: stderr reports the model, the data, the plan, progress lines and a summary; -q nothing" {
 	run --separate-stderr gpt-train -j 1 --data "$(F add1.tok)" --val "$(F add1t.tok)" --epochs 2 --batch 40 \
-		--log-every 1 -o x.ckpt "$(F add1.ckpt)"
+		--log-every 1 --log log.tsv -o x.ckpt "$(F add1.ckpt)"
 	assert_success
 	run echo "$stderr"
 	assert_line --index 0 --regexp "^gpt-train: model: 26,208 parameters \(2 layers, 4 heads, embd 32, block 3, vocab 10, vanilla, dropout 0.1/0.1/0.1\); memory [0-9.]+ MiB \(parameters 0.1, gradients 0.1, AdamW 0.2, activations [0-9.]+, scratch [0-9.]+\)$"
 	assert_line --index 1 "gpt-train: data: $(F add1.tok): 80 records (160 targets); 80 records per epoch in random order: 2 steps of 40"
 	assert_line --index 2 "gpt-train: validation: $(F add1t.tok): 20 records (40 targets); 20 records"
-	assert_line --index 3 "gpt-train: starting at step 0: 4 steps to step 4; lr 0.0006 cosine (warmup 10,240, final 320 tokens), batch 40, 1 thread"
-	assert_line --index 4 "gpt-train: warning: the warmup (10,240 tokens) does not end before final_tokens (320): the rate never reaches --lr"
-	assert_line --index 5 --regexp "^epoch 1 iter 0: train loss [0-9.]+\. lr 4\.687500e-06: step 1/4 \[[0-9:]+<[0-9:]+, [0-9.]+it/s, [0-9]+ tokens/s\]$"
-	assert_line --index 7 --regexp "^gpt-train: step 2 \(epoch 1\): val loss [0-9.]+ \(best\)$"
-	assert_line --index 11 --regexp "^gpt-train: step 4 \(2.00 epochs, 320 tokens\): 4 steps in [0-9:]+, [0-9]+ tokens/s; train loss [0-9.]+, val loss [0-9.]+ \(best [0-9.]+ at step [24]\)$"
-	assert_equal "${#lines[@]}" 12
+	# 6N + 12LCT a position: N = 26,208 less the embeddings (10 x 32 + 3 x 32),
+	# 6 x 25,792 + 12 x 2 x 32 x 3 = 157,056; 4 steps of 40 x 3 positions
+	assert_line --index 3 "gpt-train: plan: 4 steps from step 0 to step 4, 40 x 3 positions a step; 320 tokens (targets, 80 a step), 75.4 MFLOP at 157 kFLOP a position (6N + 12LCT)"
+	assert_line --index 4 "gpt-train: schedule: lr 0.0006 cosine, warmup 10,240 tokens (about 128 steps), 10% at 320 tokens (about step 4); batch 40, 1 thread"
+	assert_line --index 5 "gpt-train: warning: the warmup (10,240 tokens) does not end before final_tokens (320): the rate never reaches --lr"
+	assert_line --index 6 --regexp "^step 1/4 \(0\.50 epochs\): train loss [0-9.]+ \(step 1\), lr 4\.69e-06, [0-9.]+ ms/step, [0-9.]+ GFLOP/s, [0-9:]+<[0-9:]+$"
+	assert_line --index 8 --regexp "^gpt-train: step 2 \(1\.00 epochs\): val loss [0-9.]+ \(all 40 targets\), the best so far$"
+	assert_line --index 12 --regexp "^gpt-train: step 4 \(2\.00 epochs, 320 tokens\): 4 steps in [0-9:]+, [0-9.]+ ms/step, [0-9,]+ tokens/s, [0-9.]+ GFLOP/s$"
+	assert_line --index 13 --regexp "^gpt-train: train loss [0-9.]+ \(step 4\); val loss [0-9.]+ \(all 40 targets, step 4\), best val loss [0-9.]+ at step [24]$"
+	assert_equal "${#lines[@]}" 14
+	# the progress lines, the log and the summary give the same numbers
+	assert_equal "$(echo "$stderr" | sed -n 's/^step \([0-9]*\)\/4 .*train loss \([0-9.]*\) .*/\1 \2/p' | tr '\n' ' ')" \
+		"$(awk -F'\t' 'NR > 1 { printf "%d %.5f ", $1, $3 }' log.tsv)"
+	assert_equal "$(echo "$stderr" | sed -n 's/^gpt-train: train loss \([0-9.]*\) .*val loss \([0-9.]*\) .*/\1 \2/p')" \
+		"$(awk -F'\t' 'END { printf "%.5f %.5f", $3, $4 }' log.tsv)"
+	# a partial evaluation says so; a mean over several steps names them
+	run --separate-stderr gpt-train -j 1 --data "$(F add1.tok)" --val "$(F add1t.tok)" --epochs 4 --batch 40 \
+		--micro-batch 8 --eval-batches 1 --eval-every 4 --log-every 4 -o x.ckpt "$(F add1.ckpt)"
+	run echo "$stderr"
+	assert_line --regexp "^gpt-train: step 4 \(2\.00 epochs\): val loss [0-9.]+ \(1 batch, 16 targets\), the best so far$"
+	assert_line --regexp "^step 8/8 \(4\.00 epochs\): train loss [0-9.]+ \(steps 5-8\), "
+	assert_line --regexp "^gpt-train: train loss [0-9.]+ \(mean of steps 5-8\); val loss [0-9.]+ \(1 batch, 16 targets, step 8\), best val loss "
+	# after the first 5 steps: an estimate of the time to the end
+	assert_line --regexp "^gpt-train: the first steps took [0-9.]+ ms a step \([0-9.]+ GFLOP/s\): about [0-9:]+ for the 3 steps to step 8$"
 	run --separate-stderr gpt-train -q --data "$(F add1.tok)" --epochs 1 -o x.ckpt "$(F add1.ckpt)"
 	assert_equal "$stderr" ""
 }
@@ -850,6 +925,156 @@ gpt-train: /dev/full: write error: No space left on device; saved step 3 to $r.c
 		assert_failure 2
 		[[ "$stderr" == "gpt-train: --eval-only takes only --val, --eval-batches, --micro-batch, --device, -j, -q and a checkpoint"* ]]
 	done
+}
+
+@test "gpt-train: a resumed run keeps its evaluation options; --iters behind the checkpoint is an error" {
+	gpt-train -q --data "$(F text.tok)" --val-split 0.2 --iters 4 --batch 2 --eval-every 2 --eval-batches 1 \
+		--early-stop 5 -o a.ckpt "$(F tiny.ckpt)"
+	assert_equal "$(trai a.ckpt eval_every eval_batches early_stop evals_since_best)" "2 1 5 0"
+	run --separate-stderr gpt-train -j 1 --data "$(F text.tok)" --iters 8 --log-every 100 -o b.ckpt a.ckpt
+	assert_success
+	run echo "$stderr"
+	# every 2 steps, on 1 batch of 2 windows of 16 targets, as before
+	assert_line --regexp "^gpt-train: step 6 \([0-9.]+ epochs\): val loss [0-9.]+ \(1 batch, 32 targets\), "
+	assert_line --regexp "^gpt-train: step 8 \([0-9.]+ epochs\): val loss [0-9.]+ \(1 batch, 32 targets\), "
+	assert_line "gpt-train: warning: resuming without --log: this run's metrics are not logged (a log is not part of the checkpoint)"
+	assert_equal "$(trai b.ckpt eval_every eval_batches early_stop)" "2 1 5"
+	# given again, they change
+	gpt-train -q --data "$(F text.tok)" --iters 10 --eval-every 0 --eval-batches 0 --early-stop 0 -o c.ckpt b.ckpt
+	assert_equal "$(trai c.ckpt eval_every eval_batches early_stop)" "0 0 0"
+	# --iters counts from step 0: a target behind the checkpoint trains nothing, and says so
+	run --separate-stderr gpt-train -q --data "$(F text.tok)" --iters 3 -o d.ckpt b.ckpt
+	assert_failure 2
+	assert_equal "${stderr%%$'\n'*}" "gpt-train: --iters 3: b.ckpt is at step 8 already (--iters counts steps from the start of the run: --iters 11 trains 3 more)"
+	[ ! -e d.ckpt ]
+	run --separate-stderr gpt-train -q --data "$(F add1.tok)" --epochs 3 --batch 40 -o e3.ckpt "$(F add1.ckpt)"
+	run --separate-stderr gpt-train -q --data "$(F add1.tok)" --epochs 2 -o e2.ckpt e3.ckpt
+	assert_failure 2
+	assert_equal "${stderr%%$'\n'*}" "gpt-train: --epochs 2: e3.ckpt has completed more epochs already (--epochs counts from the start of the run)"
+	# the same target: complete, written again
+	run --separate-stderr gpt-train --data "$(F text.tok)" --iters 8 -o again.ckpt b.ckpt
+	assert_success
+	[[ "$stderr" == *"gpt-train: plan: 0 steps from step 8 (resumed) to step 8, "* ]]
+	[[ "$stderr" == *"gpt-train: the run is complete at step 8: nothing to train"* ]]
+	cmp b.ckpt again.ckpt
+	# a checkpoint of version 1.0, without the evaluation keys, resumes
+	for k in eval_every eval_batches early_stop evals_since_best; do trai_set a.ckpt a.ckpt $k -; done
+	assert_equal "$(trai a.ckpt eval_every early_stop)" "- -"
+	gpt-train -q --data "$(F text.tok)" --iters 6 -o old.ckpt a.ckpt
+	assert_equal "$(trai old.ckpt step eval_every eval_batches early_stop)" "6 0 0 0"
+	# a kept log of version 1.0 (7 columns) gets the new columns as nan
+	printf 'step\ttokens\ttrain_loss\tval_loss\tlr\tgrad_norm\ttokens_per_s\n4\t128\t4.1\tnan\t1e-4\t1.0\t100.0\n' > old.tsv
+	gpt-train -q --data "$(F text.tok)" --iters 6 --log-every 1 --log old.tsv -o old2.ckpt a.ckpt
+	assert_equal "$(sed -n 2p old.tsv)" "$(printf '4\t128\t4.1\tnan\t1e-4\t1.0\t100.0\tnan\tnan\tnan')"
+	assert_equal "$(logcol old.tsv 1 | tr '\n' ' ')" "4 5 6 "
+	awk -F'\t' 'NF != 10 { exit 1 }' old.tsv
+}
+
+@test "gpt-train: --warmup-iters and --lr-decay-iters: the schedule in steps, stated in both units" {
+	run --separate-stderr gpt-train -j 1 --data "$(F text.tok)" --iters 24 --batch 2 --warmup-iters 4 \
+		--lr-decay-iters 20 --log-every 1 --log log.tsv -o out.ckpt "$(F tiny.ckpt)"
+	assert_success
+	# 32 targets a step
+	[[ "$stderr" == *"gpt-train: schedule: lr 0.0006 cosine, warmup 4 steps (about 128 tokens), 10% at step 20 (about 640 tokens); batch 2, 1 thread"* ]]
+	assert_equal "$(logcol log.tsv 5 | tr '\n' ' ')" "$(/usr/bin/python3 -c '
+import math
+for s in range(1, 25):
+    m = s / 4 if s < 4 else max(0.1, 0.5 * (1 + math.cos(math.pi * min(1, (s - 4) / 16))))
+    print("%.6e" % (6e-4 * m), end=" ")')"
+	assert_equal "$(trai out.ckpt warmup_iters lr_decay_iters)" "4 20"
+	# resumed, it keeps counting steps; 10 then 24 equals 24
+	gpt-train -q --data "$(F text.tok)" --iters 10 --batch 2 --warmup-iters 4 --lr-decay-iters 20 -o h.ckpt \
+		"$(F tiny.ckpt)"
+	gpt-train -q --data "$(F text.tok)" --iters 24 -o r.ckpt h.ckpt
+	cmp r.ckpt out.ckpt
+	# --lr-decay-iters 0 (the default with --warmup-iters): the end of the run
+	gpt-train -q --data "$(F text.tok)" --iters 6 --batch 2 --warmup-iters 1 --lr-schedule cosine-min --log-every 1 \
+		--log m.tsv -o m.ckpt "$(F tiny.ckpt)"
+	assert_equal "$(trai m.ckpt warmup_iters lr_decay_iters)" "1 6"
+	assert_equal "$(logcol m.tsv 5 | tail -1)" "6.000000e-05"
+	# tokens again when given in tokens
+	gpt-train -q --data "$(F text.tok)" --iters 26 --warmup-tokens 0 -o t.ckpt out.ckpt
+	assert_equal "$(trai t.ckpt warmup_iters warmup_tokens)" "- 0"
+	run --separate-stderr gpt-train --data "$(F text.tok)" --warmup-iters 4 --final-tokens 100 "$(F tiny.ckpt)"
+	assert_failure 2
+	assert_equal "${stderr%%$'\n'*}" "gpt-train: --warmup-iters and --lr-decay-iters (a schedule in steps) exclude --warmup-tokens and --final-tokens"
+}
+
+@test "gpt-train: --sample-every prints samples and changes nothing in training" {
+	gpt-train -q -j 1 --data "$(F text.tok)" --iters 6 --batch 4 -o plain.ckpt "$(F drop.ckpt)"
+	run --separate-stderr gpt-train -q -j 1 --data "$(F text.tok)" --iters 6 --batch 4 --sample-every 3 \
+		--sample-prompt 'ROMEO:' --sample-length 20 -o sampled.ckpt "$(F drop.ckpt)"
+	assert_success
+	cmp plain.ckpt sampled.ckpt
+	[[ "$stderr" == "gpt-train: sample at step 3:"$'\n'"ROMEO:"*$'\n'"gpt-train: sample at step 6:"$'\n'"ROMEO:"* ]]
+	# the same to a file, and the same again (seeded by the run's seed and the step)
+	gpt-train -q -j 1 --data "$(F text.tok)" --iters 6 --batch 4 --sample-every 3 --sample-prompt 'ROMEO:' \
+		--sample-length 20 --sample-file s.txt -o f.ckpt "$(F drop.ckpt)"
+	cmp plain.ckpt f.ckpt
+	assert_equal "$(cat s.txt)" "$(echo "$stderr" | sed 's/^gpt-train: sample at step/sample at step/')"
+	assert_equal "$(head -1 s.txt)" "sample at step 3:"
+	# 6 + 20 characters after each header (the text may hold newlines)
+	/usr/bin/python3 -c '
+import re, sys
+parts = re.split(r"sample at step \d+:\n", open("s.txt").read())[1:]
+sys.exit(not (len(parts) == 2 and all(len(p) == 27 and p.endswith("\n") for p in parts)))'
+	# without a prompt: the first token of the data; without a tokenizer, ids
+	for i in $(seq 30); do echo 0 1 2 3 4 5 6 7 8 9; done |
+		bpe-encode -q --from-ids --vocab 10 --layout stream -o ids.tok
+	gpt-init -q --layers 1 --heads 1 --embd 8 --block 4 --data ids.tok -o ids.ckpt
+	run --separate-stderr gpt-train -q -j 1 --data ids.tok --iters 2 --batch 4 --sample-every 2 --sample-length 3 \
+		-o i.ckpt ids.ckpt
+	assert_success
+	[[ "$stderr" =~ ^"gpt-train: sample at step 2:"$'\n'"0"( [0-9]){3}$ ]]
+	run --separate-stderr gpt-train -q --data ids.tok --sample-every 2 --sample-prompt 12 -o i.ckpt ids.ckpt
+	assert_failure 2
+	assert_equal "${stderr%%$'\n'*}" "gpt-train: --sample-prompt needs a tokenizer, in the checkpoint or the data"
+	run --separate-stderr gpt-train -q --data "$(F text.tok)" --sample-length 5 -o a.ckpt "$(F tiny.ckpt)"
+	assert_failure 2
+	assert_equal "${stderr%%$'\n'*}" "gpt-train: --sample-prompt, --sample-length and --sample-file need --sample-every N"
+}
+
+@test "gpt-train: --max-time stops with a resumable checkpoint" {
+	# 0: after the first step, whatever the machine's speed
+	run --separate-stderr gpt-train -j 1 --data "$(F text.tok)" --iters 1000 --batch 2 --max-time 0 -o t.ckpt \
+		"$(F tiny.ckpt)"
+	assert_success
+	[[ "$stderr" == *"gpt-train: --max-time 0 reached: stopping after step 1; writing the checkpoint to t.ckpt"* ]]
+	assert_equal "$(trai t.ckpt step iters)" "1 1000"
+	# an interrupted --no-optimizer run still writes what resuming needs
+	gpt-train -q -j 1 --data "$(F text.tok)" --iters 1000 --batch 2 --max-time 0s --no-optimizer -o n.ckpt \
+		"$(F tiny.ckpt)"
+	assert_equal "$(trai n.ckpt step)" 1
+	# a limit not reached changes nothing
+	gpt-train -q -j 1 --data "$(F text.tok)" --iters 3 --batch 2 --max-time 2h -o a.ckpt "$(F tiny.ckpt)"
+	gpt-train -q -j 1 --data "$(F text.tok)" --iters 3 --batch 2 -o b.ckpt "$(F tiny.ckpt)"
+	cmp a.ckpt b.ckpt
+	for d in 90s 10m 1.5h 1d 0; do
+		run gpt-train --max-time $d --help
+		assert_success
+	done
+	for d in -1 10x 1e99h '' h 5mm ' 5'; do
+		run --separate-stderr gpt-train --data "$(F text.tok)" --max-time "$d" "$(F tiny.ckpt)"
+		assert_failure 2
+		assert_equal "${stderr%%$'\n'*}" "gpt-train: invalid value '$d' for --max-time: expected a duration such as 90s, 10m or 2h"
+	done
+}
+
+@test "gpt-train: --early-stop ends after n evaluations without a better val loss" {
+	run --separate-stderr gpt-train -j 1 --data "$(F text.tok)" --val-split 0.2 --iters 200 --batch 4 --lr 0.05 \
+		--lr-schedule constant --grad-clip 0 --eval-every 1 --eval-batches 1 --early-stop 3 --log-every 1 --log log.tsv \
+		-o es.ckpt "$(F tiny.ckpt)"
+	assert_success
+	# the first step after which 3 evaluations in a row were not below the best before them
+	want=$(awk -F'\t' 'NR > 1 { if (!seen || $4 < best) { best = $4; seen = 1; n = 0 } else if (++n == 3) { print $1; exit } }' log.tsv)
+	[ -n "$want" ] && [ "$want" -lt 200 ]
+	assert_equal "$(trai es.ckpt step)" "$want"
+	assert_equal "$(logcol log.tsv 1 | tail -1)" "$want"
+	assert_equal "$(trai es.ckpt evals_since_best early_stop)" "3 3"
+	[[ "$stderr" == *"gpt-train: --early-stop 3: no better val loss since step $((want - 3)): stopping after step $want; writing the checkpoint to es.ckpt"* ]]
+	run --separate-stderr gpt-train --data "$(F text.tok)" --early-stop 2 "$(F tiny.ckpt)"
+	assert_failure 2
+	assert_equal "${stderr%%$'\n'*}" "gpt-train: --early-stop needs validation data (--val or --val-split)"
 }
 
 @test "gpt-train: OpenMP threads wait passively unless the environment chooses" {
