@@ -404,7 +404,7 @@ EOF
 	# SIGTERM: 143, the message without -q; an interrupted --no-optimizer run
 	# still writes what resuming needs
 	gpt-train -j 1 --data "$(F text.tok)" --iters 1000000 --batch 2 --log-every 1 --log t.tsv --no-optimizer \
-		-o t.ckpt "$(F tiny.ckpt)" 2> err.txt &
+		--val-split 0.1 --eval-every 1 --eval-batches 1 -o t.ckpt "$(F tiny.ckpt)" 2> err.txt &
 	pid=$!
 	for i in $(seq 400); do [ -e t.tsv ] && [ "$(wc -l < t.tsv)" -gt 5 ] && break; sleep 0.05; done
 	kill -TERM $pid
@@ -413,8 +413,13 @@ EOF
 	assert_equal "$st" 143
 	k=$(trai t.ckpt step)
 	grep -q "^gpt-train: SIGTERM: stopping after step $k; writing the checkpoint to t.ckpt$" err.txt
+	# the summary says when the val loss was measured: the step a signal
+	# stops after is evaluated only when the signal came after its evaluation
+	run grep "^gpt-train: train loss" err.txt
+	[[ "$output" =~ ^"gpt-train: train loss "[0-9.]+" (step $k); val loss "[0-9.]+" (1 batch, 32 targets, step "([0-9]+)(", 1 step before the end")?"), best val loss" ]]
+	if [ -n "${BASH_REMATCH[2]}" ]; then assert_equal "${BASH_REMATCH[1]}" $((k - 1)); else assert_equal "${BASH_REMATCH[1]}" $k; fi
 	run $MGREAD --dump t.ckpt
-	assert_output --regexp "^checkpoint keys=13 train=26 tokenizer=chars tensors=51 "
+	assert_output --regexp "^checkpoint keys=13 train=28 tokenizer=chars tensors=51 "
 }
 
 @test "gpt-train: Ctrl-C in a pipeline on a terminal: the checkpoint goes to a rescue file that resumes" {
