@@ -169,7 +169,7 @@ logcol() { awk -F'\t' -v c="$2" 'NR > 1 { print $c }' "$1"; }
 	awk -v f="$first" -v l="$last" -v v="$val" 'BEGIN { exit !(f > 3.3 && l < 2.7 && v < 2.8 && v > 1.5) }'
 	assert_equal "$(trai out.ckpt best_step)" 150
 	awk -v a="$(trai out.ckpt best_val_loss)" -v b="$val" 'BEGIN { exit !(a - b < 1e-6 && b - a < 1e-6) }'
-	[[ "$stderr" == *"gpt-train: step 150 (4.17 epochs): val loss "*" (all 1,984 targets), the best so far"* ]]
+	[[ "$stderr" == *"gpt-train: step 150 (4.29 epochs): val loss "*" (all 1,984 targets), the best so far"* ]]
 	[[ "$stderr" == *"gpt-train: training part: $(F text.tok): 18,000 tokens (stream); 546 windows per epoch in random order: 35 steps of 16"* ]]
 	[[ "$stderr" == *"gpt-train: validation split (last 0.1): $(F text.tok): 2,000 tokens (stream); 62 windows"* ]]
 }
