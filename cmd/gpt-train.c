@@ -490,21 +490,21 @@ static mg_train_data *open_view(const mg_tokstream_data *d, const char *name, co
 static void describe_data(const char *what, const char *name, const mg_train_data *t, uint32_t order, uint32_t batch,
 			  uint64_t epoch_len)
 {
-	char a[32], b[32], c[32];
+	const char *unit = mg_train_data_layout(t) == MG_LAYOUT_EXAMPLES ? "record" : "window";
+	char a[48], b[48], c[48];
 
 	if (mg_train_data_layout(t) == MG_LAYOUT_EXAMPLES)
-		fprintf(stderr, "%s: %s: %s: %s records (%s targets)", cli_prog(), what, name,
-			cli_grouped(mg_train_data_records(t), a, sizeof a), cli_grouped(mg_train_data_targets(t), b, sizeof b));
+		fprintf(stderr, "%s: %s: %s: %s (%s)", cli_prog(), what, name,
+			plural(mg_train_data_records(t), "record", a, sizeof a),
+			plural(mg_train_data_targets(t), "target", b, sizeof b));
 	else
-		fprintf(stderr, "%s: %s: %s: %s tokens (%s)", cli_prog(), what, name, cli_grouped(mg_train_data_tokens(t), a, sizeof a),
-			mg_tokstream_layout_name(mg_train_data_layout(t)));
+		fprintf(stderr, "%s: %s: %s: %s (%s)", cli_prog(), what, name,
+			plural(mg_train_data_tokens(t), "token", a, sizeof a), mg_tokstream_layout_name(mg_train_data_layout(t)));
 	if (batch)
-		fprintf(stderr, "; %s %s per epoch in %s order: %s steps of %u\n", cli_grouped(epoch_len, c, sizeof c),
-			mg_train_data_layout(t) == MG_LAYOUT_EXAMPLES ? "records" : "windows", mg_train_data_order_name(order),
-			cli_grouped((epoch_len + batch - 1) / batch, a, sizeof a), batch);
+		fprintf(stderr, "; %s per epoch in %s order: %s of %u\n", plural(epoch_len, unit, c, sizeof c),
+			mg_train_data_order_name(order), plural((epoch_len + batch - 1) / batch, "step", a, sizeof a), batch);
 	else
-		fprintf(stderr, "; %s %s\n", cli_grouped(epoch_len, c, sizeof c),
-			mg_train_data_layout(t) == MG_LAYOUT_EXAMPLES ? "records" : "windows");
+		fprintf(stderr, "; %s\n", plural(epoch_len, unit, c, sizeof c));
 }
 
 /* Why the training loop stopped before the run's target. */
@@ -888,11 +888,11 @@ static void run_estimate(run *r)
 {
 	const mg_train_state *s = mg_trainer_state(r->tr);
 	double per = r->t_train / (double)r->steps_run;
-	char a[32], b[32];
+	char a[32], b[48], c[48];
 
 	progress_clear(r);
-	fprintf(stderr, "%s: %s took %.1f ms a step (%.2f GFLOP/s): about %s for the %s to step %llu\n", cli_prog(),
-		r->steps_run == 1 ? "the first step" : "the first steps", 1e3 * per, r->t_train > 0 ? r->flops / r->t_train / 1e9 : 0.0,
+	fprintf(stderr, "%s: the first %s took %.1f ms a step (%.2f GFLOP/s): about %s for the %s to step %llu\n",
+		cli_prog(), plural(r->steps_run, "step", c, sizeof c), 1e3 * per, r->t_train > 0 ? r->flops / r->t_train / 1e9 : 0.0,
 		hms(per * (double)(r->step0 + r->steps_total - s->step), a, sizeof a),
 		plural(r->step0 + r->steps_total - s->step, "step", b, sizeof b),
 		(unsigned long long)(r->step0 + r->steps_total));
@@ -938,8 +938,13 @@ static void run_train(run *r)
 
 		do_eval = r->val && !stop_sig && ((s->eval_every ? s->step % s->eval_every == 0 : in.epoch_end) || ending);
 		do_log = s->step % o->log_every == 0 || do_eval || ending || stop_sig;
-		if (do_log && !o->quiet && !r->tty)
+		if (do_log && !o->quiet && r->tty) { /* the line of the interval stays */
+			progress_draw(r, &in, 1);
+			fputc('\n', stderr);
+			r->drawn = 0;
+		} else if (do_log && !o->quiet) {
 			run_report(r, &in);
+		}
 		if (do_eval)
 			do_eval = run_eval(r); /* may decide an early stop */
 		if (do_log)
@@ -983,7 +988,7 @@ static void print_plan(const run *r, const mg_gpt *g, const mg_train_data *train
 	uint64_t steps_left = r->steps_total, end = s->step + steps_left, per_step, tokens = tokens_at_end - s->tokens;
 	uint32_t T = mg_train_data_max_len(train);
 	mg_gpt_memory m;
-	char n1[32], n2[32], n3[32], n4[32], f1[32], f2[32];
+	char n1[48], n2[48], n3[48], n4[48], f1[32], f2[32];
 
 	mg_gpt_memory_get(g, &m);
 	fprintf(stderr,
@@ -1008,10 +1013,10 @@ static void print_plan(const run *r, const mg_gpt *g, const mg_train_data *train
 	/* the plan: steps, tokens, work */
 	per_step = steps_left ? (tokens + steps_left / 2) / steps_left
 			      : s->step ? (s->tokens + s->step / 2) / s->step : (uint64_t)s->batch * T;
-	fprintf(stderr, "%s: plan: %s from step %llu%s to step %llu, %u x %u positions a step; %s tokens (targets, %s a "
+	fprintf(stderr, "%s: plan: %s from step %llu%s to step %llu, %u x %u positions a step; %s (targets, %s a "
 			"step), %s at %s a position (6N + 12LCT)\n",
 		cli_prog(), plural(steps_left, "step", n1, sizeof n1), (unsigned long long)s->step,
-		resuming ? " (resumed)" : "", (unsigned long long)end, s->batch, T, cli_grouped(tokens, n2, sizeof n2),
+		resuming ? " (resumed)" : "", (unsigned long long)end, s->batch, T, plural(tokens, "token", n2, sizeof n2),
 		cli_grouped(per_step, n3, sizeof n3),
 		flop_text(mg_trainer_flops(r->tr, 1, T) * (double)s->batch * (double)steps_left, f1, sizeof f1),
 		flop_text(mg_trainer_flops(r->tr, 1, T) / T, f2, sizeof f2));
@@ -1067,7 +1072,7 @@ static void print_plan(const run *r, const mg_gpt *g, const mg_train_data *train
 static void print_summary(const run *r)
 {
 	const mg_train_state *s = mg_trainer_state(r->tr);
-	char n1[32], n2[32], a[32], what[96], rng[48];
+	char n1[48], n2[48], a[32], what[96], rng[48];
 
 	fprintf(stderr, "%s: step %llu (%.2f epochs, %s tokens): %s in %s", cli_prog(), (unsigned long long)s->step,
 		epochs_done(r), cli_grouped(s->tokens, n1, sizeof n1), plural(r->steps_run, "step", n2, sizeof n2),

@@ -881,7 +881,7 @@ gpt-train: /dev/full: write error: No space left on device; saved step 3 to $r.c
 	assert_line --regexp "^step 8/8 \(4\.00 epochs\): train loss [0-9.]+ \(steps 5-8\), "
 	assert_line --regexp "^gpt-train: train loss [0-9.]+ \(mean of steps 5-8\); val loss [0-9.]+ \(1 batch, 16 targets, step 8\), best val loss "
 	# after the first 5 steps: an estimate of the time to the end
-	assert_line --regexp "^gpt-train: the first steps took [0-9.]+ ms a step \([0-9.]+ GFLOP/s\): about [0-9:]+ for the 3 steps to step 8$"
+	assert_line --regexp "^gpt-train: the first 5 steps took [0-9.]+ ms a step \([0-9.]+ GFLOP/s\): about [0-9:]+ for the 3 steps to step 8$"
 	run --separate-stderr gpt-train -q --data "$(F add1.tok)" --epochs 1 -o x.ckpt "$(F add1.ckpt)"
 	assert_equal "$stderr" ""
 }
