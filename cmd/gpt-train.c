@@ -588,18 +588,25 @@ static const char *steps_range(uint64_t first, uint64_t last, char *buf, size_t 
  * a file (one per log interval): "step 412/2000 (2.35 epochs): train loss
  * 2.61234 (steps 403-412), lr 9.99e-04, 45.1 ms/step, 12.3 GFLOP/s,
  * 00:18<01:12". The loss and the speeds are the means over the current log
- * interval's steps: the values its log row gets. */
-static void progress_line(run *r, const mg_trainer_step_info *in, char *line, size_t n)
+ * interval's steps: the values its log row gets. A narrower terminal gets
+ * it without the steps of the mean and the rate (short 1), then without
+ * the epochs (short 2). */
+static void progress_line(run *r, const mg_trainer_step_info *in, int shorter, char *line, size_t n)
 {
 	const mg_train_state *s = mg_trainer_state(r->tr);
 	uint64_t last = r->step0 + r->steps_total;
 	double rate = r->t_train > 0 ? (double)r->steps_run / r->t_train : 0.0;
 	double tl = r->iv_count ? r->iv_loss / (double)r->iv_count : 0.0;
-	char a[32], b[32], c[48];
+	char a[32], b[32], c[48], ep[32] = "", mean[64] = "", lr[32] = "";
 
-	snprintf(line, n, "step %llu/%llu (%.2f epochs): train loss %.5f (%s), lr %.2e, %.1f ms/step, %.2f GFLOP/s, %s<%s",
-		 (unsigned long long)s->step, (unsigned long long)last, epochs_done(r), tl,
-		 steps_range(r->iv_first, s->step, c, sizeof c), in->lr,
+	if (shorter < 2)
+		snprintf(ep, sizeof ep, " (%.2f epochs)", epochs_done(r));
+	if (shorter < 1) {
+		snprintf(mean, sizeof mean, " (%s)", steps_range(r->iv_first, s->step, c, sizeof c));
+		snprintf(lr, sizeof lr, ", lr %.2e", in->lr);
+	}
+	snprintf(line, n, "step %llu/%llu%s: train loss %.5f%s%s, %.1f ms/step, %.2f GFLOP/s, %s<%s",
+		 (unsigned long long)s->step, (unsigned long long)last, ep, tl, mean, lr,
 		 r->iv_steps ? 1e3 * r->iv_time / (double)r->iv_steps : 0.0, r->iv_time > 0 ? r->iv_flops / r->iv_time / 1e9 : 0.0,
 		 hms(mg_clock_now() - r->t_start, a, sizeof a), hms(rate > 0 ? (double)(last - s->step) / rate : 0, b, sizeof b));
 }
@@ -608,13 +615,15 @@ static void progress_draw(run *r, const mg_trainer_step_info *in, int final)
 {
 	char line[320];
 	double t = mg_clock_now();
-	int w;
+	int w, shorter = 0;
 
 	if (r->o->quiet || !r->tty || (!final && t - r->last_draw < 0.1))
 		return;
 	r->last_draw = t;
-	progress_line(r, in, line, sizeof line);
 	w = term_width() - 1;
+	do
+		progress_line(r, in, shorter, line, sizeof line);
+	while ((int)strlen(line) > w && ++shorter <= 2);
 	fprintf(stderr, "\r%.*s\033[K", w, line);
 	r->drawn = 1;
 	fflush(stderr);
@@ -625,7 +634,7 @@ static void run_report(run *r, const mg_trainer_step_info *in)
 {
 	char line[320];
 
-	progress_line(r, in, line, sizeof line);
+	progress_line(r, in, 0, line, sizeof line);
 	fprintf(stderr, "%s\n", line);
 }
 
