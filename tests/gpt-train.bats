@@ -137,7 +137,7 @@ logcol() { awk -F'\t' -v c="$2" 'NR > 1 { print $c }' "$1"; }
 	assert_equal "${#output}" 20
 	run $MGREAD --dump out.ckpt
 	# the parameters, both AdamW moments and 22 keys of training state
-	assert_output --regexp "^checkpoint keys=13 train=22 tokenizer=chars tensors=51 elements=16944 "
+	assert_output --regexp "^checkpoint keys=13 train=26 tokenizer=chars tensors=51 elements=16944 "
 	run trai out.ckpt step tokens epoch epoch_pos batch micro_batch iters epochs order lr_schedule
 	assert_output "5 320 0 20 4 4 5 0 random cosine"
 	# defaults: MyGPT's hyperparameters, final_tokens the run's tokens
@@ -152,12 +152,16 @@ logcol() { awk -F'\t' -v c="$2" 'NR > 1 { print $c }' "$1"; }
 	run --separate-stderr gpt-train --data "$(F text.tok)" --val-split 0.1 --iters 150 --batch 16 --lr 3e-3 \
 		--warmup-tokens 0 --eval-every 50 --log-every 25 --log log.tsv -o out.ckpt "$(F small.ckpt)"
 	assert_success
-	assert_equal "$(head -1 log.tsv)" "$(printf 'step\ttokens\ttrain_loss\tval_loss\tlr\tgrad_norm\ttokens_per_s')"
+	assert_equal "$(head -1 log.tsv)" \
+		"$(printf 'step\ttokens\ttrain_loss\tval_loss\tlr\tgrad_norm\ttokens_per_s\tval_targets\tms_per_step\tgflop_per_s')"
 	assert_equal "$(logcol log.tsv 1 | tr '\n' ' ')" "25 50 75 100 125 150 "
 	# 546 windows an epoch: 34 steps of 16 and one of 2 (64 targets)
 	assert_equal "$(logcol log.tsv 2 | tr '\n' ' ')" "12800 25152 37504 50304 62656 75008 "
 	assert_equal "$(logcol log.tsv 4 | tr '\n' ' ' | sed 's/[0-9.]*[0-9]/V/g')" "nan V nan V nan V "
-	awk -F'\t' 'NR > 1 && NF != 7 { exit 1 }' log.tsv
+	awk -F'\t' 'NR > 1 && NF != 10 { exit 1 }' log.tsv
+	# the validation split: 2,000 tokens hold 124 windows of 16 targets, all evaluated
+	assert_equal "$(logcol log.tsv 8 | tr '\n' ' ')" "0 1984 0 1984 0 1984 "
+	awk -F'\t' 'NR > 1 && !($9 > 0 && $10 > 0) { exit 1 }' log.tsv
 	# from about ln(65) = 4.17 to well under 3 nats
 	first=$(logcol log.tsv 3 | head -1)
 	last=$(logcol log.tsv 3 | tail -1)
@@ -165,7 +169,7 @@ logcol() { awk -F'\t' -v c="$2" 'NR > 1 { print $c }' "$1"; }
 	awk -v f="$first" -v l="$last" -v v="$val" 'BEGIN { exit !(f > 3.3 && l < 2.7 && v < 2.8 && v > 1.5) }'
 	assert_equal "$(trai out.ckpt best_step)" 150
 	awk -v a="$(trai out.ckpt best_val_loss)" -v b="$val" 'BEGIN { exit !(a - b < 1e-6 && b - a < 1e-6) }'
-	[[ "$stderr" == *"gpt-train: step 150 (epoch 5): val loss "*" (best)"* ]]
+	[[ "$stderr" == *"gpt-train: step 150 (4.29 epochs): val loss "*" (all 1,984 targets), the best so far"* ]]
 	[[ "$stderr" == *"gpt-train: training part: $(F text.tok): 18,000 tokens (stream); 546 windows per epoch in random order: 35 steps of 16"* ]]
 	[[ "$stderr" == *"gpt-train: validation split (last 0.1): $(F text.tok): 2,000 tokens (stream); 62 windows"* ]]
 }
@@ -296,8 +300,8 @@ for s in range(1, 25):
 	# step 1: the same loss and gradient norm; later steps differ by rounding only
 	paste whole.tsv parts.tsv | awk -F'\t' 'NR > 1 {
 		for (c = 3; c <= 6; c++) if (c != 4) {
-			d = $c - $(c + 7); if (d < 0) d = -d
-			if (d > 2e-5 * ($c < 0 ? -$c : $c) + 1e-6) { print "step " $1 " column " c ": " $c " vs " $(c + 7); exit 1 }
+			d = $c - $(c + 10); if (d < 0) d = -d
+			if (d > 2e-5 * ($c < 0 ? -$c : $c) + 1e-6) { print "step " $1 " column " c ": " $c " vs " $(c + 10); exit 1 }
 		}
 	}'
 	assert_equal "$(trai p.ckpt micro_batch)" 7
@@ -400,7 +404,7 @@ EOF
 	# SIGTERM: 143, the message without -q; an interrupted --no-optimizer run
 	# still writes what resuming needs
 	gpt-train -j 1 --data "$(F text.tok)" --iters 1000000 --batch 2 --log-every 1 --log t.tsv --no-optimizer \
-		-o t.ckpt "$(F tiny.ckpt)" 2> err.txt &
+		--val-split 0.1 --eval-every 1 --eval-batches 1 -o t.ckpt "$(F tiny.ckpt)" 2> err.txt &
 	pid=$!
 	for i in $(seq 400); do [ -e t.tsv ] && [ "$(wc -l < t.tsv)" -gt 5 ] && break; sleep 0.05; done
 	kill -TERM $pid
@@ -409,8 +413,70 @@ EOF
 	assert_equal "$st" 143
 	k=$(trai t.ckpt step)
 	grep -q "^gpt-train: SIGTERM: stopping after step $k; writing the checkpoint to t.ckpt$" err.txt
+	# the summary says when the val loss was measured: the step a signal
+	# stops after is evaluated only when the signal came after its evaluation
+	run grep "^gpt-train: train loss" err.txt
+	[[ "$output" =~ ^"gpt-train: train loss "[0-9.]+" (step $k); val loss "[0-9.]+" (1 batch, 32 targets, step "([0-9]+)(", 1 step before the end")?"), best val loss" ]]
+	if [ -n "${BASH_REMATCH[2]}" ]; then assert_equal "${BASH_REMATCH[1]}" $((k - 1)); else assert_equal "${BASH_REMATCH[1]}" $k; fi
 	run $MGREAD --dump t.ckpt
-	assert_output --regexp "^checkpoint keys=13 train=22 tokenizer=chars tensors=51 "
+	assert_output --regexp "^checkpoint keys=13 train=28 tokenizer=chars tensors=51 "
+}
+
+@test "gpt-train: Ctrl-C in a pipeline on a terminal: the checkpoint goes to a rescue file that resumes" {
+	# every process of the pipeline gets SIGINT; the reader dies before it
+	# reads (as gpt-sample waiting for its checkpoint), so standard output
+	# is a pipe without a reader: EPIPE, the rescue file, status 1
+	cat > ptyint.py <<'EOF'
+# Ctrl-C in a pipeline: gpt-train between a reader that never reads (as
+# gpt-sample waiting for its checkpoint) and a terminal on stderr, all in
+# one process group, which gets SIGINT once the terminal shows a step.
+import os, pty, re, signal, subprocess, sys, threading
+master, slave = pty.openpty()
+reader = subprocess.Popen(["sleep", "100000"], stdin=subprocess.PIPE, preexec_fn=lambda: os.setpgid(0, 0))
+pgid = reader.pid
+train = subprocess.Popen(sys.argv[1:], stdout=reader.stdin, stderr=slave, preexec_fn=lambda: os.setpgid(0, pgid))
+reader.stdin.close()
+os.close(slave)
+out, seen = bytearray(), threading.Event()
+def drain():
+    while True:
+        try:
+            d = os.read(master, 4096)
+        except OSError:
+            break
+        if not d:
+            break
+        out.extend(d)
+        if re.search(rb"step [0-9]+/", out):
+            seen.set()
+t = threading.Thread(target=drain)
+t.start()
+if not seen.wait(300):
+    os.killpg(pgid, signal.SIGKILL)
+    sys.exit("no progress line on the terminal")
+os.killpg(pgid, signal.SIGINT)
+st = train.wait()
+reader.wait()
+t.join()
+sys.stdout.write(out.decode(errors="replace").replace("\r", "\n"))
+print("status", st, reader.returncode)
+EOF
+	run --separate-stderr /usr/bin/python3 ptyint.py gpt-train -j 1 --data "$(F text.tok)" --iters 1000000 --batch 2 \
+		--final-tokens 100000 --log-every 1 --log int.tsv "$(F small.ckpt)"
+	assert_success
+	assert_line --index 0 --regexp "^gpt-train: model: "
+	assert_line --regexp "^gpt-train: SIGINT: stopping after step [0-9]+; writing the checkpoint to standard output$"
+	assert_line --regexp "^gpt-train: <stdout>: write error: Broken pipe; saved step [0-9]+ to gpt-train-[0-9]+\.ckpt instead, which resumes the run$"
+	assert_line --regexp "^status 1 -2$"
+	[[ "$output" =~ "saved step "([0-9]+)" to "(gpt-train-[0-9]+\.ckpt) ]]
+	k=${BASH_REMATCH[1]} rescued=${BASH_REMATCH[2]}
+	assert_equal "$(trai "$rescued" step)" "$k"
+	assert_equal "$(logcol int.tsv 1 | tail -1)" "$k"
+	# resumed to k + 5 it equals an uninterrupted run to k + 5
+	gpt-train -q -j 1 --data "$(F text.tok)" --iters $((k + 5)) -o res.ckpt "$rescued"
+	gpt-train -q -j 1 --data "$(F text.tok)" --iters $((k + 5)) --batch 2 --final-tokens 100000 -o ref.ckpt \
+		"$(F small.ckpt)"
+	cmp res.ckpt ref.ckpt
 }
 
 @test "gpt-train: kill -9 at any moment leaves the last saved checkpoint intact and resumable" {
@@ -425,7 +491,7 @@ EOF
 		"$ROOT/build/tests/tools/mgcheck" run.ckpt
 		run $MGREAD --dump run.ckpt
 		assert_success
-		assert_output --regexp "^checkpoint keys=13 train=22 "
+		assert_output --regexp "^checkpoint keys=13 train=26 "
 		rm run.ckpt
 	done
 	# a killed file resumes
@@ -669,7 +735,7 @@ Try 'gpt-train --help' for more information."
 	assert_output --partial "refusing to write binary data to a terminal"
 }
 
-@test "gpt-train: write errors are reported, closed pipes end quietly" {
+@test "gpt-train: write errors are reported; a checkpoint that cannot be written goes to a rescue file" {
 	run --separate-stderr gpt-train -q --data "$(F text.tok)" --iters 2 -o /nonexistent/dir/x.ckpt "$(F tiny.ckpt)"
 	assert_failure 1
 	assert_equal "$stderr" "gpt-train: /nonexistent/dir/x.ckpt: cannot create a temporary file beside it: No such file or directory"
@@ -677,27 +743,56 @@ Try 'gpt-train --help' for more information."
 		"$(F tiny.ckpt)"
 	assert_failure 1
 	assert_equal "$stderr" "gpt-train: /nonexistent/l.tsv: cannot create a temporary file beside it: No such file or directory"
+	# standard output full: the checkpoint goes to gpt-train-PID.ckpt here,
+	# the same bytes as -o would have had
+	gpt-train -q --data "$(F text.tok)" --iters 2 --batch 2 -o ref2.ckpt "$(F tiny.ckpt)"
 	run --separate-stderr bash -c "gpt-train -q --data '$(F text.tok)' --iters 2 --batch 2 '$(F tiny.ckpt)' > /dev/full"
 	assert_failure 1
-	assert_equal "$stderr" "gpt-train: <stdout>: write error: No space left on device"
+	[[ "$stderr" =~ ^"gpt-train: <stdout>: write error: No space left on device; saved step 2 to "(gpt-train-[0-9]+\.ckpt)" instead, which resumes the run"$ ]]
+	cmp "${BASH_REMATCH[1]}" ref2.ckpt
+	# a pipe whose reader has exited (the checkpoint, over 64 KiB, does not
+	# fit the pipe): EPIPE, not SIGPIPE; the rescued file resumes
+	gpt-train -q --data "$(F text.tok)" --iters 1 --batch 2 -o ref1.ckpt "$(F small.ckpt)"
+	[ "$(stat -c %s ref1.ckpt)" -gt 65536 ]
 	run --separate-stderr bash -c "gpt-train -q --data '$(F text.tok)' --iters 1 --batch 2 '$(F small.ckpt)' | head -c 10 > /dev/null; echo \"\${PIPESTATUS[0]}\""
-	assert_output "141"
-	assert_equal "$stderr" ""
+	assert_output "1"
+	[[ "$stderr" =~ ^"gpt-train: <stdout>: write error: Broken pipe; saved step 1 to "(gpt-train-[0-9]+\.ckpt)" instead, which resumes the run"$ ]]
+	rescued=${BASH_REMATCH[1]}
+	cmp "$rescued" ref1.ckpt
+	gpt-train -q --data "$(F text.tok)" --iters 3 -o res3.ckpt "$rescued"
+	gpt-train -q --data "$(F text.tok)" --iters 3 -o ref3.ckpt ref1.ckpt
+	cmp res3.ckpt ref3.ckpt
+	assert_equal "$(trai res3.ckpt step)" 3
+	# the current folder unwritable (here: removed): $TMPDIR
+	mkdir tmp
+	run --separate-stderr bash -c "mkdir gone && cd gone && rmdir ../gone && TMPDIR='$PWD/tmp' gpt-train -q --data '$(F text.tok)' --iters 2 --batch 2 '$(F tiny.ckpt)' > /dev/full"
+	assert_failure 1
+	[[ "$stderr" =~ ^"gpt-train: <stdout>: write error: No space left on device; saved step 2 to $PWD/tmp/"(gpt-train-[0-9]+\.ckpt)" instead, which resumes the run"$ ]]
+	cmp "tmp/${BASH_REMATCH[1]}" ref2.ckpt
+	# nowhere at all: the message says what is lost
+	run --separate-stderr bash -c "mkdir gone && cd gone && rmdir ../gone && TMPDIR=/nonexistent gpt-train -q --data '$(F text.tok)' --iters 2 --batch 2 '$(F tiny.ckpt)' > /dev/full"
+	assert_failure 1
+	[[ "$stderr" =~ ^"gpt-train: <stdout>: write error: No space left on device; the rescue files gpt-train-"[0-9]+".ckpt and /nonexistent/gpt-train-"[0-9]+".ckpt could not be written either (cannot create a temporary file beside it: No such file or directory): step 2 is lost"$ ]]
 }
 
 @test "gpt-train: -o, --log and --best write devices in place and fail on a write error" {
 	[ -c /dev/full ] || skip "no /dev/full"
 	run --separate-stderr gpt-train -q --data "$(F text.tok)" --iters 2 --batch 2 -o /dev/full "$(F tiny.ckpt)"
 	assert_failure 1
-	assert_equal "$stderr" "gpt-train: /dev/full: write error: No space left on device"
+	[[ "$stderr" =~ ^"gpt-train: /dev/full: write error: No space left on device; saved step 2 to "(gpt-train-[0-9]+)".ckpt instead, which resumes the run"$ ]]
+	rm "${BASH_REMATCH[1]}.ckpt"
 	[ -c /dev/full ]
-	# periodic saves warn and go on; the final one fails
+	# periodic saves go to the rescue file and training goes on; the final one fails
 	run --separate-stderr gpt-train -q --data "$(F text.tok)" --iters 3 --batch 2 --save-every 1 -o /dev/full \
 		"$(F tiny.ckpt)"
 	assert_failure 1
-	assert_equal "$stderr" "gpt-train: /dev/full: cannot save step 1: write error: No space left on device (training goes on)
-gpt-train: /dev/full: cannot save step 2: write error: No space left on device (training goes on)
-gpt-train: /dev/full: write error: No space left on device"
+	[[ "$stderr" =~ ^"gpt-train: /dev/full: write error: No space left on device; saved step 1 to "(gpt-train-[0-9]+)".ckpt instead, which resumes the run (training goes on)" ]]
+	r=${BASH_REMATCH[1]}
+	assert_equal "$stderr" "gpt-train: /dev/full: write error: No space left on device; saved step 1 to $r.ckpt instead, which resumes the run (training goes on)
+gpt-train: /dev/full: write error: No space left on device; saved step 2 to $r.ckpt instead, which resumes the run (training goes on)
+gpt-train: /dev/full: write error: No space left on device; saved step 3 to $r.ckpt instead, which resumes the run"
+	assert_equal "$(trai $r.ckpt step)" 3
+	rm $r.ckpt
 	[ -c /dev/full ]
 	run --separate-stderr gpt-train -q --data "$(F text.tok)" --iters 2 --batch 2 --log /dev/full -o x.ckpt \
 		"$(F tiny.ckpt)"
@@ -705,6 +800,18 @@ gpt-train: /dev/full: write error: No space left on device"
 	assert_equal "$stderr" "gpt-train: /dev/full: write error: No space left on device"
 	[ -c /dev/full ]
 	[ ! -e x.ckpt ]
+	# a log that fails during the run (a FIFO whose reader leaves after the
+	# header and a row) stops the run with its checkpoint, and fails
+	mkfifo log.fifo
+	head -c 100 log.fifo > /dev/null &
+	run --separate-stderr gpt-train -q -j 1 --data "$(F text.tok)" --iters 1000000 --batch 2 --log-every 2 \
+		--log log.fifo -o x.ckpt "$(F tiny.ckpt)"
+	wait $!
+	assert_failure 1
+	assert_equal "$stderr" "gpt-train: log.fifo: write error: Broken pipe"
+	k=$(trai x.ckpt step)
+	[ "$k" -ge 4 ] && [ $((k % 2)) -eq 0 ] && [ "$k" -lt 1000000 ]
+	rm x.ckpt log.fifo
 	# a best checkpoint that could not be saved fails the run, after -o
 	run --separate-stderr gpt-train -q --data "$(F text.tok)" --val-split 0.2 --iters 4 --batch 2 --eval-every 2 \
 		--eval-batches 1 --best /dev/full -o out.ckpt "$(F tiny.ckpt)"
@@ -745,18 +852,36 @@ gpt-train: /dev/full: write error: No space left on device"
 
 @test "gpt-train: stderr reports the model, the data, the plan, progress lines and a summary; -q nothing" {
 	run --separate-stderr gpt-train -j 1 --data "$(F add1.tok)" --val "$(F add1t.tok)" --epochs 2 --batch 40 \
-		--log-every 1 -o x.ckpt "$(F add1.ckpt)"
+		--log-every 1 --log log.tsv -o x.ckpt "$(F add1.ckpt)"
 	assert_success
 	run echo "$stderr"
 	assert_line --index 0 --regexp "^gpt-train: model: 26,208 parameters \(2 layers, 4 heads, embd 32, block 3, vocab 10, vanilla, dropout 0.1/0.1/0.1\); memory [0-9.]+ MiB \(parameters 0.1, gradients 0.1, AdamW 0.2, activations [0-9.]+, scratch [0-9.]+\)$"
 	assert_line --index 1 "gpt-train: data: $(F add1.tok): 80 records (160 targets); 80 records per epoch in random order: 2 steps of 40"
 	assert_line --index 2 "gpt-train: validation: $(F add1t.tok): 20 records (40 targets); 20 records"
-	assert_line --index 3 "gpt-train: starting at step 0: 4 steps to step 4; lr 0.0006 cosine (warmup 10,240, final 320 tokens), batch 40, 1 thread"
-	assert_line --index 4 "gpt-train: warning: the warmup (10,240 tokens) does not end before final_tokens (320): the rate never reaches --lr"
-	assert_line --index 5 --regexp "^epoch 1 iter 0: train loss [0-9.]+\. lr 4\.687500e-06: step 1/4 \[[0-9:]+<[0-9:]+, [0-9.]+it/s, [0-9]+ tokens/s\]$"
-	assert_line --index 7 --regexp "^gpt-train: step 2 \(epoch 1\): val loss [0-9.]+ \(best\)$"
-	assert_line --index 11 --regexp "^gpt-train: step 4 \(2.00 epochs, 320 tokens\): 4 steps in [0-9:]+, [0-9]+ tokens/s; train loss [0-9.]+, val loss [0-9.]+ \(best [0-9.]+ at step [24]\)$"
-	assert_equal "${#lines[@]}" 12
+	# 6N + 12LCT a position: N = 26,208 less the embeddings (10 x 32 + 3 x 32),
+	# 6 x 25,792 + 12 x 2 x 32 x 3 = 157,056; 4 steps of 40 x 3 positions
+	assert_line --index 3 "gpt-train: plan: 4 steps from step 0 to step 4, 40 x 3 positions a step; 320 tokens (targets, 80 a step), 75.4 MFLOP at 157 kFLOP a position (6N + 12LCT)"
+	assert_line --index 4 "gpt-train: schedule: lr 0.0006 cosine, warmup 10,240 tokens (about 128 steps), 10% at 320 tokens (about step 4); batch 40, 1 thread"
+	assert_line --index 5 "gpt-train: warning: the warmup (10,240 tokens) does not end before final_tokens (320): the rate never reaches --lr"
+	assert_line --index 6 --regexp "^step 1/4 \(0\.50 epochs\): train loss [0-9.]+ \(step 1\), lr 4\.69e-06, [0-9.]+ ms/step, [0-9.]+ GFLOP/s, [0-9:]+<[0-9:]+$"
+	assert_line --index 8 --regexp "^gpt-train: step 2 \(1\.00 epochs\): val loss [0-9.]+ \(all 40 targets\), the best so far$"
+	assert_line --index 12 --regexp "^gpt-train: step 4 \(2\.00 epochs, 320 tokens\): 4 steps in [0-9:]+, [0-9.]+ ms/step, [0-9,]+ tokens/s, [0-9.]+ GFLOP/s$"
+	assert_line --index 13 --regexp "^gpt-train: train loss [0-9.]+ \(step 4\); val loss [0-9.]+ \(all 40 targets, step 4\), best val loss [0-9.]+ at step [24]$"
+	assert_equal "${#lines[@]}" 14
+	# the progress lines, the log and the summary give the same numbers
+	assert_equal "$(echo "$stderr" | sed -n 's/^step \([0-9]*\)\/4 .*train loss \([0-9.]*\) .*/\1 \2/p' | tr '\n' ' ')" \
+		"$(awk -F'\t' 'NR > 1 { printf "%d %.5f ", $1, $3 }' log.tsv)"
+	assert_equal "$(echo "$stderr" | sed -n 's/^gpt-train: train loss \([0-9.]*\) .*val loss \([0-9.]*\) .*/\1 \2/p')" \
+		"$(awk -F'\t' 'END { printf "%.5f %.5f", $3, $4 }' log.tsv)"
+	# a partial evaluation says so; a mean over several steps names them
+	run --separate-stderr gpt-train -j 1 --data "$(F add1.tok)" --val "$(F add1t.tok)" --epochs 4 --batch 40 \
+		--micro-batch 8 --eval-batches 1 --eval-every 4 --log-every 4 -o x.ckpt "$(F add1.ckpt)"
+	run echo "$stderr"
+	assert_line --regexp "^gpt-train: step 4 \(2\.00 epochs\): val loss [0-9.]+ \(1 batch, 16 targets\), the best so far$"
+	assert_line --regexp "^step 8/8 \(4\.00 epochs\): train loss [0-9.]+ \(steps 5-8\), "
+	assert_line --regexp "^gpt-train: train loss [0-9.]+ \(mean of steps 5-8\); val loss [0-9.]+ \(1 batch, 16 targets, step 8\), best val loss "
+	# after the first 5 steps: an estimate of the time to the end
+	assert_line --regexp "^gpt-train: the first 5 steps took [0-9.]+ ms a step \([0-9.]+ GFLOP/s\): about [0-9:]+ for the 3 steps to step 8$"
 	run --separate-stderr gpt-train -q --data "$(F add1.tok)" --epochs 1 -o x.ckpt "$(F add1.ckpt)"
 	assert_equal "$stderr" ""
 }
@@ -805,6 +930,156 @@ gpt-train: /dev/full: write error: No space left on device"
 		assert_failure 2
 		[[ "$stderr" == "gpt-train: --eval-only takes only --val, --eval-batches, --micro-batch, --device, -j, -q and a checkpoint"* ]]
 	done
+}
+
+@test "gpt-train: a resumed run keeps its evaluation options; --iters behind the checkpoint is an error" {
+	gpt-train -q --data "$(F text.tok)" --val-split 0.2 --iters 4 --batch 2 --eval-every 2 --eval-batches 1 \
+		--early-stop 5 -o a.ckpt "$(F tiny.ckpt)"
+	assert_equal "$(trai a.ckpt eval_every eval_batches early_stop evals_since_best)" "2 1 5 0"
+	run --separate-stderr gpt-train -j 1 --data "$(F text.tok)" --iters 8 --log-every 100 -o b.ckpt a.ckpt
+	assert_success
+	run echo "$stderr"
+	# every 2 steps, on 1 batch of 2 windows of 16 targets, as before
+	assert_line --regexp "^gpt-train: step 6 \([0-9.]+ epochs\): val loss [0-9.]+ \(1 batch, 32 targets\), "
+	assert_line --regexp "^gpt-train: step 8 \([0-9.]+ epochs\): val loss [0-9.]+ \(1 batch, 32 targets\), "
+	assert_line "gpt-train: warning: resuming without --log: this run's metrics are not logged (a log is not part of the checkpoint)"
+	assert_equal "$(trai b.ckpt eval_every eval_batches early_stop)" "2 1 5"
+	# given again, they change
+	gpt-train -q --data "$(F text.tok)" --iters 10 --eval-every 0 --eval-batches 0 --early-stop 0 -o c.ckpt b.ckpt
+	assert_equal "$(trai c.ckpt eval_every eval_batches early_stop)" "0 0 0"
+	# --iters counts from step 0: a target behind the checkpoint trains nothing, and says so
+	run --separate-stderr gpt-train -q --data "$(F text.tok)" --iters 3 -o d.ckpt b.ckpt
+	assert_failure 2
+	assert_equal "${stderr%%$'\n'*}" "gpt-train: --iters 3: b.ckpt is at step 8 already (--iters counts steps from the start of the run: --iters 11 trains 3 more)"
+	[ ! -e d.ckpt ]
+	run --separate-stderr gpt-train -q --data "$(F add1.tok)" --epochs 3 --batch 40 -o e3.ckpt "$(F add1.ckpt)"
+	run --separate-stderr gpt-train -q --data "$(F add1.tok)" --epochs 2 -o e2.ckpt e3.ckpt
+	assert_failure 2
+	assert_equal "${stderr%%$'\n'*}" "gpt-train: --epochs 2: e3.ckpt has completed more epochs already (--epochs counts from the start of the run)"
+	# the same target: complete, written again
+	run --separate-stderr gpt-train --data "$(F text.tok)" --iters 8 -o again.ckpt b.ckpt
+	assert_success
+	[[ "$stderr" == *"gpt-train: plan: 0 steps from step 8 (resumed) to step 8, "* ]]
+	[[ "$stderr" == *"gpt-train: the run is complete at step 8: nothing to train"* ]]
+	cmp b.ckpt again.ckpt
+	# a checkpoint of version 1.0, without the evaluation keys, resumes
+	for k in eval_every eval_batches early_stop evals_since_best; do trai_set a.ckpt a.ckpt $k -; done
+	assert_equal "$(trai a.ckpt eval_every early_stop)" "- -"
+	gpt-train -q --data "$(F text.tok)" --iters 6 -o old.ckpt a.ckpt
+	assert_equal "$(trai old.ckpt step eval_every eval_batches early_stop)" "6 0 0 0"
+	# a kept log of version 1.0 (7 columns) gets the new columns as nan
+	printf 'step\ttokens\ttrain_loss\tval_loss\tlr\tgrad_norm\ttokens_per_s\n4\t128\t4.1\tnan\t1e-4\t1.0\t100.0\n' > old.tsv
+	gpt-train -q --data "$(F text.tok)" --iters 6 --log-every 1 --log old.tsv -o old2.ckpt a.ckpt
+	assert_equal "$(sed -n 2p old.tsv)" "$(printf '4\t128\t4.1\tnan\t1e-4\t1.0\t100.0\tnan\tnan\tnan')"
+	assert_equal "$(logcol old.tsv 1 | tr '\n' ' ')" "4 5 6 "
+	awk -F'\t' 'NF != 10 { exit 1 }' old.tsv
+}
+
+@test "gpt-train: --warmup-iters and --lr-decay-iters: the schedule in steps, stated in both units" {
+	run --separate-stderr gpt-train -j 1 --data "$(F text.tok)" --iters 24 --batch 2 --warmup-iters 4 \
+		--lr-decay-iters 20 --log-every 1 --log log.tsv -o out.ckpt "$(F tiny.ckpt)"
+	assert_success
+	# 32 targets a step
+	[[ "$stderr" == *"gpt-train: schedule: lr 0.0006 cosine, warmup 4 steps (about 128 tokens), 10% at step 20 (about 640 tokens); batch 2, 1 thread"* ]]
+	assert_equal "$(logcol log.tsv 5 | tr '\n' ' ')" "$(/usr/bin/python3 -c '
+import math
+for s in range(1, 25):
+    m = s / 4 if s < 4 else max(0.1, 0.5 * (1 + math.cos(math.pi * min(1, (s - 4) / 16))))
+    print("%.6e" % (6e-4 * m), end=" ")')"
+	assert_equal "$(trai out.ckpt warmup_iters lr_decay_iters)" "4 20"
+	# resumed, it keeps counting steps; 10 then 24 equals 24
+	gpt-train -q --data "$(F text.tok)" --iters 10 --batch 2 --warmup-iters 4 --lr-decay-iters 20 -o h.ckpt \
+		"$(F tiny.ckpt)"
+	gpt-train -q --data "$(F text.tok)" --iters 24 -o r.ckpt h.ckpt
+	cmp r.ckpt out.ckpt
+	# --lr-decay-iters 0 (the default with --warmup-iters): the end of the run
+	gpt-train -q --data "$(F text.tok)" --iters 6 --batch 2 --warmup-iters 1 --lr-schedule cosine-min --log-every 1 \
+		--log m.tsv -o m.ckpt "$(F tiny.ckpt)"
+	assert_equal "$(trai m.ckpt warmup_iters lr_decay_iters)" "1 6"
+	assert_equal "$(logcol m.tsv 5 | tail -1)" "6.000000e-05"
+	# tokens again when given in tokens
+	gpt-train -q --data "$(F text.tok)" --iters 26 --warmup-tokens 0 -o t.ckpt out.ckpt
+	assert_equal "$(trai t.ckpt warmup_iters warmup_tokens)" "- 0"
+	run --separate-stderr gpt-train --data "$(F text.tok)" --warmup-iters 4 --final-tokens 100 "$(F tiny.ckpt)"
+	assert_failure 2
+	assert_equal "${stderr%%$'\n'*}" "gpt-train: --warmup-iters and --lr-decay-iters (a schedule in steps) exclude --warmup-tokens and --final-tokens"
+}
+
+@test "gpt-train: --sample-every prints samples and changes nothing in training" {
+	gpt-train -q -j 1 --data "$(F text.tok)" --iters 6 --batch 4 -o plain.ckpt "$(F drop.ckpt)"
+	run --separate-stderr gpt-train -q -j 1 --data "$(F text.tok)" --iters 6 --batch 4 --sample-every 3 \
+		--sample-prompt 'ROMEO:' --sample-length 20 -o sampled.ckpt "$(F drop.ckpt)"
+	assert_success
+	cmp plain.ckpt sampled.ckpt
+	[[ "$stderr" == "gpt-train: sample at step 3:"$'\n'"ROMEO:"*$'\n'"gpt-train: sample at step 6:"$'\n'"ROMEO:"* ]]
+	# the same to a file, and the same again (seeded by the run's seed and the step)
+	gpt-train -q -j 1 --data "$(F text.tok)" --iters 6 --batch 4 --sample-every 3 --sample-prompt 'ROMEO:' \
+		--sample-length 20 --sample-file s.txt -o f.ckpt "$(F drop.ckpt)"
+	cmp plain.ckpt f.ckpt
+	assert_equal "$(cat s.txt)" "$(echo "$stderr" | sed 's/^gpt-train: sample at step/sample at step/')"
+	assert_equal "$(head -1 s.txt)" "sample at step 3:"
+	# 6 + 20 characters after each header (the text may hold newlines)
+	/usr/bin/python3 -c '
+import re, sys
+parts = re.split(r"sample at step \d+:\n", open("s.txt").read())[1:]
+sys.exit(not (len(parts) == 2 and all(len(p) == 27 and p.endswith("\n") for p in parts)))'
+	# without a prompt: the first token of the data; without a tokenizer, ids
+	for i in $(seq 30); do echo 0 1 2 3 4 5 6 7 8 9; done |
+		bpe-encode -q --from-ids --vocab 10 --layout stream -o ids.tok
+	gpt-init -q --layers 1 --heads 1 --embd 8 --block 4 --data ids.tok -o ids.ckpt
+	run --separate-stderr gpt-train -q -j 1 --data ids.tok --iters 2 --batch 4 --sample-every 2 --sample-length 3 \
+		-o i.ckpt ids.ckpt
+	assert_success
+	[[ "$stderr" =~ ^"gpt-train: sample at step 2:"$'\n'"0"( [0-9]){3}$ ]]
+	run --separate-stderr gpt-train -q --data ids.tok --sample-every 2 --sample-prompt 12 -o i.ckpt ids.ckpt
+	assert_failure 2
+	assert_equal "${stderr%%$'\n'*}" "gpt-train: --sample-prompt needs a tokenizer, in the checkpoint or the data"
+	run --separate-stderr gpt-train -q --data "$(F text.tok)" --sample-length 5 -o a.ckpt "$(F tiny.ckpt)"
+	assert_failure 2
+	assert_equal "${stderr%%$'\n'*}" "gpt-train: --sample-prompt, --sample-length and --sample-file need --sample-every N"
+}
+
+@test "gpt-train: --max-time stops with a resumable checkpoint" {
+	# 0: after the first step, whatever the machine's speed
+	run --separate-stderr gpt-train -j 1 --data "$(F text.tok)" --iters 1000 --batch 2 --max-time 0 -o t.ckpt \
+		"$(F tiny.ckpt)"
+	assert_success
+	[[ "$stderr" == *"gpt-train: --max-time 0 reached: stopping after step 1; writing the checkpoint to t.ckpt"* ]]
+	assert_equal "$(trai t.ckpt step iters)" "1 1000"
+	# an interrupted --no-optimizer run still writes what resuming needs
+	gpt-train -q -j 1 --data "$(F text.tok)" --iters 1000 --batch 2 --max-time 0s --no-optimizer -o n.ckpt \
+		"$(F tiny.ckpt)"
+	assert_equal "$(trai n.ckpt step)" 1
+	# a limit not reached changes nothing
+	gpt-train -q -j 1 --data "$(F text.tok)" --iters 3 --batch 2 --max-time 2h -o a.ckpt "$(F tiny.ckpt)"
+	gpt-train -q -j 1 --data "$(F text.tok)" --iters 3 --batch 2 -o b.ckpt "$(F tiny.ckpt)"
+	cmp a.ckpt b.ckpt
+	for d in 90s 10m 1.5h 1d 0; do
+		run gpt-train --max-time $d --help
+		assert_success
+	done
+	for d in -1 10x 1e99h '' h 5mm ' 5'; do
+		run --separate-stderr gpt-train --data "$(F text.tok)" --max-time "$d" "$(F tiny.ckpt)"
+		assert_failure 2
+		assert_equal "${stderr%%$'\n'*}" "gpt-train: invalid value '$d' for --max-time: expected a duration such as 90s, 10m or 2h"
+	done
+}
+
+@test "gpt-train: --early-stop ends after n evaluations without a better val loss" {
+	run --separate-stderr gpt-train -j 1 --data "$(F text.tok)" --val-split 0.2 --iters 200 --batch 4 --lr 0.05 \
+		--lr-schedule constant --grad-clip 0 --eval-every 1 --eval-batches 1 --early-stop 3 --log-every 1 --log log.tsv \
+		-o es.ckpt "$(F tiny.ckpt)"
+	assert_success
+	# the first step after which 3 evaluations in a row were not below the best before them
+	want=$(awk -F'\t' 'NR > 1 { if (!seen || $4 < best) { best = $4; seen = 1; n = 0 } else if (++n == 3) { print $1; exit } }' log.tsv)
+	[ -n "$want" ] && [ "$want" -lt 200 ]
+	assert_equal "$(trai es.ckpt step)" "$want"
+	assert_equal "$(logcol log.tsv 1 | tail -1)" "$want"
+	assert_equal "$(trai es.ckpt evals_since_best early_stop)" "3 3"
+	[[ "$stderr" == *"gpt-train: --early-stop 3: no better val loss since step $((want - 3)): stopping after step $want; writing the checkpoint to es.ckpt"* ]]
+	run --separate-stderr gpt-train --data "$(F text.tok)" --early-stop 2 "$(F tiny.ckpt)"
+	assert_failure 2
+	assert_equal "${stderr%%$'\n'*}" "gpt-train: --early-stop needs validation data (--val or --val-split)"
 }
 
 @test "gpt-train: OpenMP threads wait passively unless the environment chooses" {

@@ -5,17 +5,16 @@
 
 #include <math.h>
 
-double mg_lr_sched_at(const mg_lr_sched *s, uint64_t tokens)
+/* The rate at counter t with warmup wu and decay end fi, in one unit. */
+static double rate_at(const mg_lr_sched *s, uint64_t t, uint64_t wu, uint64_t fi)
 {
-	double w, f, p, mult;
+	double w = (double)wu, f = (double)fi, p, mult;
 
 	if (s->kind == MG_LR_CONSTANT)
 		return s->lr;
-	w = (double)s->warmup_tokens;
-	f = (double)s->final_tokens;
-	if (tokens < s->warmup_tokens)
-		return s->lr * (double)tokens / fmax(1.0, w);
-	p = ((double)tokens - w) / fmax(1.0, f - w);
+	if (t < wu)
+		return s->lr * (double)t / fmax(1.0, w);
+	p = ((double)t - w) / fmax(1.0, f - w);
 	mult = 0.5 * (1.0 + cos(M_PI * p));
 	if (s->kind == MG_LR_COSINE_MIN)
 		return s->lr * (p >= 1.0 ? 0.1 : 0.1 + 0.9 * mult);
@@ -23,6 +22,18 @@ double mg_lr_sched_at(const mg_lr_sched *s, uint64_t tokens)
 	if (p >= 1.0 || mult < 0.1)
 		mult = 0.1;
 	return s->lr * mult;
+}
+
+double mg_lr_sched_at(const mg_lr_sched *s, uint64_t tokens)
+{
+	return rate_at(s, tokens, s->warmup_tokens, s->final_tokens);
+}
+
+double mg_lr_sched_rate(const mg_lr_sched *s, uint64_t step, uint64_t tokens)
+{
+	if (s->unit == MG_LR_UNIT_STEPS)
+		return rate_at(s, step, s->warmup_steps, s->final_steps);
+	return rate_at(s, tokens, s->warmup_tokens, s->final_tokens);
 }
 
 const char *mg_lr_sched_name(uint32_t kind)

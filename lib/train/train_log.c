@@ -10,7 +10,11 @@
 
 #include "io/outfile.h"
 
-const char mg_train_log_header[] = "step\ttokens\ttrain_loss\tval_loss\tlr\tgrad_norm\ttokens_per_s\n";
+const char mg_train_log_header[] =
+	"step\ttokens\ttrain_loss\tval_loss\tlr\tgrad_norm\ttokens_per_s\tval_targets\tms_per_step\tgflop_per_s\n";
+/* The header of the first version's logs: its rows are kept with the new
+ * columns "nan" */
+static const char header_v1[] = "step\ttokens\ttrain_loss\tval_loss\tlr\tgrad_norm\ttokens_per_s\n";
 
 struct mg_train_log {
 	mg_outfile *of;
@@ -54,6 +58,7 @@ static int read_old(const char *path, char **text, size_t *len, mg_err *e)
 int mg_train_log_open(mg_train_log **log, const char *path, uint64_t step, mg_err *e)
 {
 	size_t hlen = sizeof mg_train_log_header - 1, len = 0;
+	int v1 = 0;
 	mg_train_log *l;
 	char *old = NULL;
 	int rc;
@@ -68,7 +73,10 @@ int mg_train_log_open(mg_train_log **log, const char *path, uint64_t step, mg_er
 	if (step > 0 && !mg_outfile_in_place(l->of)) {
 		if ((rc = read_old(path, &old, &len, e)))
 			goto fail;
-		if (len && strncmp(old, mg_train_log_header, hlen)) {
+		if (len && !strncmp(old, header_v1, sizeof header_v1 - 1)) {
+			v1 = 1;
+			hlen = sizeof header_v1 - 1;
+		} else if (len && strncmp(old, mg_train_log_header, hlen)) {
 			rc = mg_err_set(e, MG_E_CORRUPT, "not a gpt-train log (the first line is not its header): not changing it");
 			goto fail;
 		}
@@ -81,8 +89,11 @@ int mg_train_log_open(mg_train_log **log, const char *path, uint64_t step, mg_er
 
 		if (!nl)
 			break; /* a row cut short by kill -9 */
-		if (end != row && *end == '\t' && s <= step)
-			fwrite(row, 1, (size_t)(nl - row) + 1, l->f);
+		if (end != row && *end == '\t' && s <= step) {
+			fwrite(row, 1, (size_t)(nl - row) + (v1 ? 0 : 1), l->f);
+			if (v1)
+				fputs("\tnan\tnan\tnan\n", l->f);
+		}
 		row = nl + 1;
 	}
 	free(old);
@@ -107,7 +118,8 @@ int mg_train_log_write(mg_train_log *log, const mg_train_log_row *r, mg_err *e)
 		fprintf(f, "%.6f", r->val_loss);
 	else
 		fputs("nan", f);
-	fprintf(f, "\t%.6e\t%.6f\t%.1f\n", r->lr, r->grad_norm, r->tokens_per_s);
+	fprintf(f, "\t%.6e\t%.6f\t%.1f\t%llu\t%.3f\t%.3f\n", r->lr, r->grad_norm, r->tokens_per_s,
+		(unsigned long long)r->val_targets, r->ms_per_step, r->gflop_per_s);
 	if (fflush(f) || ferror(f))
 		return mg_err_set(e, MG_E_IO, "write error: %s", strerror(errno));
 	return MG_OK;

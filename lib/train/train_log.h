@@ -19,6 +19,8 @@ typedef struct mg_train_log_row {
 	double train_loss; /* the mean over the interval's steps */
 	double val_loss;   /* not finite: no evaluation in the interval ("nan") */
 	double lr, grad_norm, tokens_per_s;
+	uint64_t val_targets; /* targets the val_loss covers; 0 without an evaluation */
+	double ms_per_step, gflop_per_s; /* means over the interval's steps */
 } mg_train_log_row;
 
 typedef struct mg_train_log mg_train_log;

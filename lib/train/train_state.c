@@ -60,6 +60,11 @@ int mg_train_state_check(const mg_train_state *s, mg_err *e)
 		return mg_err_set(e, MG_E_INVAL, "grad_clip %g is not a number >= 0", s->grad_clip);
 	if (!(s->val_split >= 0 && s->val_split < 1))
 		return mg_err_set(e, MG_E_INVAL, "val_split %g is not in [0, 1)", s->val_split);
+	if (s->lr.unit > MG_LR_UNIT_STEPS)
+		return mg_err_set(e, MG_E_INVAL, "lr_unit %u is not tokens or steps", s->lr.unit);
+	if (s->lr.warmup_steps > INT64_MAX || s->lr.final_steps > INT64_MAX || s->eval_every > INT64_MAX ||
+	    s->eval_batches > INT64_MAX || s->early_stop > INT64_MAX || s->evals_since_best > INT64_MAX)
+		return mg_err_set(e, MG_E_INVAL, "a counter is over 2^63-1");
 	if (s->has_best && (!fin(s->best_val_loss) || s->best_val_loss < 0 || s->best_step > s->step))
 		return mg_err_set(e, MG_E_INVAL, "best_val_loss %g at step %llu is not a loss of this run",
 				  s->best_val_loss, (unsigned long long)s->best_step);
@@ -97,13 +102,22 @@ int mg_train_state_to_kv(const mg_train_state *s, mg_kv *kv, mg_err *e)
 		bad |= mg_kv_set_float(kv, "best_val_loss", s->best_val_loss);
 		bad |= mg_kv_set_int(kv, "best_step", (int64_t)s->best_step);
 	}
+	bad |= mg_kv_set_int(kv, "eval_every", (int64_t)s->eval_every);
+	bad |= mg_kv_set_int(kv, "eval_batches", (int64_t)s->eval_batches);
+	bad |= mg_kv_set_int(kv, "early_stop", (int64_t)s->early_stop);
+	bad |= mg_kv_set_int(kv, "evals_since_best", (int64_t)s->evals_since_best);
+	if (s->lr.unit == MG_LR_UNIT_STEPS) {
+		bad |= mg_kv_set_int(kv, "warmup_iters", (int64_t)s->lr.warmup_steps);
+		bad |= mg_kv_set_int(kv, "lr_decay_iters", (int64_t)s->lr.final_steps);
+	}
 	return bad ? mg_err_set(e, MG_E_NOMEM, "out of memory") : MG_OK;
 }
 
 static const char *const known_keys[] = {
 	"step", "tokens", "epoch", "epoch_pos", "seed", "order", "batch", "micro_batch", "iters", "epochs", "lr",
 	"lr_schedule", "warmup_tokens", "final_tokens", "beta1", "beta2", "eps", "weight_decay", "grad_clip",
-	"val_split", "data_fingerprint", "data_tokens", "best_val_loss", "best_step", NULL,
+	"val_split", "data_fingerprint", "data_tokens", "best_val_loss", "best_step", "eval_every", "eval_batches",
+	"early_stop", "evals_since_best", "warmup_iters", "lr_decay_iters", NULL,
 };
 
 /* The entry of a required key with its type, or NULL with e set. */
@@ -217,6 +231,18 @@ int mg_train_state_from_kv(const mg_kv *kv, mg_train_state *s, mg_err *e)
 		    (rc = get_u64(kv, "best_step", 0, &s->best_step, e)))
 			return rc;
 		s->has_best = 1;
+	}
+	/* version 1.1's keys: optional */
+	if ((mg_kv_find(kv, "eval_every") && (rc = get_u64(kv, "eval_every", 0, &s->eval_every, e))) ||
+	    (mg_kv_find(kv, "eval_batches") && (rc = get_u64(kv, "eval_batches", 0, &s->eval_batches, e))) ||
+	    (mg_kv_find(kv, "early_stop") && (rc = get_u64(kv, "early_stop", 0, &s->early_stop, e))) ||
+	    (mg_kv_find(kv, "evals_since_best") && (rc = get_u64(kv, "evals_since_best", 0, &s->evals_since_best, e))))
+		return rc;
+	if (mg_kv_find(kv, "warmup_iters") || mg_kv_find(kv, "lr_decay_iters")) {
+		if ((rc = get_u64(kv, "warmup_iters", 0, &s->lr.warmup_steps, e)) ||
+		    (rc = get_u64(kv, "lr_decay_iters", 0, &s->lr.final_steps, e)))
+			return rc;
+		s->lr.unit = MG_LR_UNIT_STEPS;
 	}
 	if ((rc = mg_train_state_check(s, e))) {
 		mg_err_prefix(e, "training state: ");

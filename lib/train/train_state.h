@@ -28,10 +28,15 @@ typedef struct mg_train_state {
 	/* data */
 	double val_split;   /* fraction of the data held out for validation */
 	uint64_t data_fingerprint, data_tokens;
-	/* evaluation */
+	/* evaluation: the best loss, and the run's evaluation options (kept so
+	 * that a resumed run evaluates and stops early as before) */
 	int has_best;
 	double best_val_loss;
 	uint64_t best_step;
+	uint64_t eval_every;       /* 0: at the end of each epoch */
+	uint64_t eval_batches;     /* 0: all the validation data */
+	uint64_t early_stop;       /* 0: off; else stop after that many evaluations without a new best */
+	uint64_t evals_since_best; /* evaluations since the best one */
 } mg_train_state;
 
 /* A run at step 0 with MyGPT's hyperparameters: batch 256, lr 6e-4
@@ -44,7 +49,10 @@ int mg_train_state_check(const mg_train_state *s, mg_err *e);
 /* The TRAI keys, in the table's order (MG_E_NOMEM). */
 int mg_train_state_to_kv(const mg_train_state *s, mg_kv *kv, mg_err *e);
 /* Reads the TRAI keys: every required key with its type, no unknown key,
- * valid values; MG_E_CORRUPT naming the key otherwise. */
+ * valid values; MG_E_CORRUPT naming the key otherwise. The keys added in
+ * version 1.1 (eval_every, eval_batches, early_stop, evals_since_best;
+ * warmup_iters with lr_decay_iters) are optional: absent, they are 0 and
+ * the schedule counts tokens. */
 int mg_train_state_from_kv(const mg_kv *kv, mg_train_state *s, mg_err *e);
 
 #endif

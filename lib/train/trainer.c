@@ -65,7 +65,29 @@ void mg_trainer_set_best(mg_trainer *tr, double val_loss)
 	tr->st.best_step = tr->st.step;
 }
 
+int mg_trainer_record_eval(mg_trainer *tr, double val_loss)
+{
+	if (isfinite(val_loss) && (!tr->st.has_best || val_loss < tr->st.best_val_loss)) {
+		mg_trainer_set_best(tr, val_loss);
+		tr->st.evals_since_best = 0;
+		return 1;
+	}
+	tr->st.evals_since_best++;
+	return 0;
+}
+
 void mg_trainer_set_final_tokens(mg_trainer *tr, uint64_t tokens) { tr->st.lr.final_tokens = tokens; }
+void mg_trainer_set_final_steps(mg_trainer *tr, uint64_t steps) { tr->st.lr.final_steps = steps; }
+
+double mg_trainer_flops(const mg_trainer *tr, uint64_t B, uint32_t T)
+{
+	const mg_gpt_config *c = mg_gpt_config_of(tr->g);
+	double C = c->n_embd, N = (double)mg_gpt_n_params(c) - (double)c->vocab_size * C;
+
+	if (c->pos_emb)
+		N -= (double)c->block_size * C;
+	return (double)B * T * (6.0 * N + 12.0 * c->n_layer * C * T);
+}
 
 uint64_t mg_trainer_epoch_len(const mg_trainer *tr) { return mg_train_data_epoch_len(tr->train, tr->st.order); }
 
@@ -153,6 +175,7 @@ int mg_trainer_step(mg_trainer *tr, mg_trainer_step_info *info, mg_err *e)
 		if ((rc = mg_gpt_forward(tr->g, v.inputs, v.targets, v.mask, v.B, v.T, MG_GPT_DROPOUT, dseed, &l, e)))
 			return rc;
 		info->positions += (uint64_t)v.B * v.T;
+		info->flops += mg_trainer_flops(tr, v.B, v.T);
 		if (!isfinite(l.sum)) {
 			info->status = MG_TRAINER_STEP_LOSS_NONFINITE;
 			info->loss = l.sum;
@@ -170,7 +193,7 @@ int mg_trainer_step(mg_trainer *tr, mg_trainer_step_info *info, mg_err *e)
 		return MG_OK;
 	}
 	ns.tokens += info->count;
-	info->lr = mg_lr_sched_at(&ns.lr, ns.tokens);
+	info->lr = mg_lr_sched_rate(&ns.lr, ns.step + 1, ns.tokens);
 	{
 		mg_gpt_adamw o = { info->lr, ns.beta1, ns.beta2, ns.eps, ns.weight_decay };
 		mg_gpt_adamw_step(tr->g, &o, ns.step + 1);

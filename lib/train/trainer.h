@@ -32,9 +32,23 @@ void mg_trainer_free(mg_trainer *tr);
 const mg_train_state *mg_trainer_state(const mg_trainer *tr);
 /* Records an evaluation result as the best so far (at the current step). */
 void mg_trainer_set_best(mg_trainer *tr, double val_loss);
+/* Records an evaluation result at the current step: a finite loss below the
+ * best so far (or the first) becomes the best and evals_since_best is
+ * reset to 0 (returns 1); otherwise evals_since_best grows by one (0). */
+int mg_trainer_record_eval(mg_trainer *tr, double val_loss);
 
 /* Sets the schedule's final_tokens (the default: mg_trainer_plan's end). */
 void mg_trainer_set_final_tokens(mg_trainer *tr, uint64_t tokens);
+/* Sets the schedule's final_steps (a schedule in steps: the run's end). */
+void mg_trainer_set_final_steps(mg_trainer *tr, uint64_t steps);
+
+/* Floating-point operations of one forward and backward pass over B
+ * sequences of T positions, as PaLM's appendix B and nanoGPT's estimate_mfu
+ * count them: per position 6 N for the weight matrices (N the parameters
+ * less the token and position embeddings, which are looked up, not
+ * multiplied) plus 12 L C T for attention's scores and weighted sums (not
+ * halved for the causal mask), L layers of width C. */
+double mg_trainer_flops(const mg_trainer *tr, uint64_t B, uint32_t T);
 
 /* Sequences per epoch and steps per full epoch (the last one partial). */
 uint64_t mg_trainer_epoch_len(const mg_trainer *tr);
@@ -54,6 +68,7 @@ typedef struct mg_trainer_step_info {
 	double lr;          /* the rate the step used */
 	uint64_t count;     /* targets of the step */
 	uint64_t positions; /* sequence positions computed (B x T per forward pass) */
+	double flops;       /* their mg_trainer_flops */
 	uint32_t sequences;
 	uint64_t epoch;     /* the step's epoch, from 0 */
 	uint64_t iter;      /* the step's index in its epoch, from 0 */

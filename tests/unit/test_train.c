@@ -120,7 +120,7 @@ static void step_ok(mg_trainer *tr, mg_trainer_step_info *in)
 
 static void test_schedule(void)
 {
-	mg_lr_sched s = { MG_LR_COSINE, 6e-4, 512 * 20, 1000000 };
+	mg_lr_sched s = { MG_LR_COSINE, 6e-4, 512 * 20, 1000000, MG_LR_UNIT_TOKENS, 0, 0 };
 	double w = 10240, f = 1000000;
 
 	CHECK_CLOSE(mg_lr_sched_at(&s, 0), 0.0, 1e-15);
@@ -161,6 +161,15 @@ static void test_schedule(void)
 	CHECK_CLOSE(mg_lr_sched_at(&s, 3000), 1e-4, 1e-12);
 	CHECK_CLOSE(mg_lr_sched_at(&s, 9000), 1e-4, 1e-12);
 	CHECK(!strcmp(mg_lr_sched_name(MG_LR_COSINE_MIN), "cosine-min"));
+	/* in steps (nanoGPT's warmup_iters, lr_decay_iters): the step counter
+	 * after the step; in tokens: the tokens, whatever the step */
+	s.unit = MG_LR_UNIT_STEPS, s.warmup_steps = 100, s.final_steps = 2000;
+	CHECK_CLOSE(mg_lr_sched_rate(&s, 50, 999999), 5e-4, 1e-12);
+	CHECK_CLOSE(mg_lr_sched_rate(&s, 100, 0), 1e-3, 1e-12);
+	CHECK_CLOSE(mg_lr_sched_rate(&s, 1050, 0), 5.5e-4, 1e-12);
+	CHECK_CLOSE(mg_lr_sched_rate(&s, 2000, 0), 1e-4, 1e-12);
+	s.unit = MG_LR_UNIT_TOKENS;
+	CHECK_CLOSE(mg_lr_sched_rate(&s, 1050, 2000), 5.5e-4, 1e-12);
 }
 
 /* ------------------------------------------------------------ data */
@@ -390,7 +399,11 @@ static int same_state(const mg_train_state *a, const mg_train_state *b)
 	       a->grad_clip == b->grad_clip && a->val_split == b->val_split &&
 	       a->data_fingerprint == b->data_fingerprint && a->data_tokens == b->data_tokens &&
 	       a->has_best == b->has_best && (!a->has_best || (a->best_val_loss == b->best_val_loss &&
-							       a->best_step == b->best_step));
+							       a->best_step == b->best_step)) &&
+	       a->eval_every == b->eval_every && a->eval_batches == b->eval_batches && a->early_stop == b->early_stop &&
+	       a->evals_since_best == b->evals_since_best && a->lr.unit == b->lr.unit &&
+	       (a->lr.unit != MG_LR_UNIT_STEPS ||
+		(a->lr.warmup_steps == b->lr.warmup_steps && a->lr.final_steps == b->lr.final_steps));
 }
 
 static void truncate_kv(mg_kv *kv, size_t n)
@@ -416,13 +429,30 @@ static void test_state(void)
 	s.lr.kind = MG_LR_CONSTANT, s.lr.final_tokens = 99999, s.val_split = 0.25;
 	s.data_fingerprint = 0x8000000000000001ull, s.data_tokens = 123456;
 	s.has_best = 1, s.best_val_loss = 1.875, s.best_step = 10;
+	s.eval_every = 50, s.eval_batches = 20, s.early_stop = 3, s.evals_since_best = 2;
 	CHECK(!mg_train_state_to_kv(&s, &kv, &e));
-	CHECK_EQ(kv.n, 24);
-	CHECK(!strcmp(kv.e[0].key, "step") && !strcmp(kv.e[23].key, "best_step"));
+	CHECK_EQ(kv.n, 28);
+	CHECK(!strcmp(kv.e[0].key, "step") && !strcmp(kv.e[23].key, "best_step") &&
+	      !strcmp(kv.e[27].key, "evals_since_best"));
 	CHECK(!mg_train_state_from_kv(&kv, &r, &e));
 	CHECK(same_state(&s, &r));
 	CHECK(r.seed == UINT64_MAX - 5 && r.data_fingerprint == 0x8000000000000001ull && r.micro_batch == 4);
 	CHECK(r.order == MG_ORDER_SEQUENTIAL && r.lr.kind == MG_LR_CONSTANT && r.has_best && r.best_val_loss == 1.875);
+	CHECK(r.eval_every == 50 && r.early_stop == 3 && r.evals_since_best == 2 && r.lr.unit == MG_LR_UNIT_TOKENS);
+	/* a schedule in steps: two more keys */
+	mg_kv_free(&kv);
+	s.lr.unit = MG_LR_UNIT_STEPS, s.lr.warmup_steps = 100, s.lr.final_steps = 2000;
+	CHECK(!mg_train_state_to_kv(&s, &kv, &e));
+	CHECK_EQ(kv.n, 30);
+	CHECK(!mg_train_state_from_kv(&kv, &r, &e));
+	CHECK(same_state(&s, &r) && r.lr.unit == MG_LR_UNIT_STEPS && r.lr.final_steps == 2000);
+	s.lr.unit = MG_LR_UNIT_TOKENS;
+	/* the first revision's keys alone: the new ones are 0 */
+	mg_kv_free(&kv);
+	CHECK(!mg_train_state_to_kv(&s, &kv, &e));
+	truncate_kv(&kv, 24);
+	CHECK(!mg_train_state_from_kv(&kv, &r, &e));
+	CHECK(r.eval_every == 0 && r.eval_batches == 0 && r.early_stop == 0 && r.evals_since_best == 0 && r.has_best);
 
 	/* strict reading: unknown, missing, mistyped and out-of-range keys */
 #define REJECT(setup, want)                                                           \
@@ -448,6 +478,8 @@ static void test_state(void)
 	REJECT(mg_kv_set_float(&bad, "weight_decay", 2000.0),
 	       "training state: lr 0.0006 times weight_decay 2000 is not below 1: the decay would grow the weights");
 	REJECT(mg_kv_set_int(&bad, "best_step", 13), "training state: best_val_loss 1.875 at step 13 is not a loss of this run");
+	REJECT(mg_kv_set_int(&bad, "warmup_iters", 5), "training state: missing key 'lr_decay_iters'");
+	REJECT(mg_kv_set_int(&bad, "eval_every", -2), "training state: key 'eval_every' is negative");
 #undef REJECT
 	mg_kv_free(&bad);
 	mg_kv_free(&kv);
