@@ -104,7 +104,7 @@ tensor	lm_head.weight	param	f32	10x16	160	640"
 format	checkpoint
 version	1.0
 file_bytes	$(stat -c %s t.ckpt)
-raw_bytes	48201
+raw_bytes	48289
 members	1
 chunks	55
 params	3680
@@ -142,7 +142,11 @@ train.weight_decay	0.1
 train.grad_clip	1
 train.val_split	0
 train.data_fingerprint	12675664681758404893
-train.data_tokens	320"
+train.data_tokens	320
+train.eval_every	0
+train.eval_batches	0
+train.early_stop	0
+train.evals_since_best	0"
 	# every parameter has its two moments, same shape, in the order of the format
 	run -0 mygpt-info -k t.ckpt
 	assert_equal "$(printf '%s\n' "$output" | awk -F '\t' '$1 == "tensor" && $3 == "adam_m" { print $2, $5 }')" \
