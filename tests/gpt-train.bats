@@ -315,13 +315,14 @@ cuda_build() { grep -q -- -DMG_HAVE_CUDA "$ROOT/build/flags"; }
 
 @test "gpt-train: --device cuda names the module it cannot load" {
 	cuda_build || skip "a build without CUDA (CUDA=0) says so (tested above)"
+	here=$(pwd -P) # as /proc/self/exe names it
 	mkdir -p inst/bin
 	cp "$ROOT/bin/gpt-train" inst/bin/
-	# an installed tool looks in ../lib/mygpt/ beside its folder
+	# an installed tool (PREFIX/bin/) looks in PREFIX/lib/mygpt/
 	run --separate-stderr inst/bin/gpt-train --device cuda --data "$(F text.tok)" --iters 1 -o out.ckpt "$(F tiny.ckpt)"
 	assert_failure 1
 	assert_output ""
-	assert_equal "$stderr" "gpt-train: cuda: cannot load $PWD/inst/bin/../lib/mygpt/mygpt-cuda.so: cannot open shared object file: No such file or directory"
+	assert_equal "$stderr" "gpt-train: cuda: cannot load $here/inst/lib/mygpt/mygpt-cuda.so: cannot open shared object file: No such file or directory"
 	# MYGPT_CUDA_MODULE names it, and only it is tried
 	MYGPT_CUDA_MODULE=$PWD/none.so run --separate-stderr gpt-train --device cuda --data "$(F text.tok)" --iters 1 \
 		-o out.ckpt "$(F tiny.ckpt)"
@@ -346,11 +347,12 @@ cuda_build() { grep -q -- -DMG_HAVE_CUDA "$ROOT/build/flags"; }
 	[ ! -e out.ckpt ]
 }
 
-@test "gpt-train: an installed tool finds the CUDA module in ../lib/mygpt/" {
+@test "gpt-train: an installed tool finds the CUDA module in PREFIX/lib/mygpt/" {
 	cuda_build || skip "a build without CUDA (CUDA=0) has no module"
 	if nvidia-smi -L > /dev/null 2>&1; then
 		skip "a GPU is present: make check-cuda tests the CUDA backend"
 	fi
+	here=$(pwd -P) # as /proc/self/exe names it
 	mkdir -p inst/bin inst/lib/mygpt
 	cp "$ROOT/bin/gpt-train" inst/bin/
 	cp "$ROOT/build/lib/mygpt-cuda.so" inst/lib/mygpt/
@@ -358,7 +360,7 @@ cuda_build() { grep -q -- -DMG_HAVE_CUDA "$ROOT/build/flags"; }
 	run --separate-stderr env LD_DEBUG=files inst/bin/gpt-train --device cuda --data "$(F text.tok)" --iters 1 \
 		-o out.ckpt "$(F tiny.ckpt)"
 	assert_failure 1
-	[[ "$stderr" == *"file=$PWD/inst/bin/../lib/mygpt/mygpt-cuda.so [0];  dynamically loaded by"* ]]
+	[[ "$stderr" == *"file=$here/inst/lib/mygpt/mygpt-cuda.so [0];  dynamically loaded by"* ]]
 	assert_equal "$(printf '%s\n' "$stderr" | grep '^gpt-train: ')" "gpt-train: cuda: no CUDA device available"
 }
 

@@ -232,8 +232,9 @@ const mg_backend *mg_backend_cpu(void);
  * dlopen, so that a program pays for those libraries only when it asks
  * for a GPU. The module is the file named by the environment variable
  * MYGPT_CUDA_MODULE when it is set; else the first that exists of
- * ../lib/mygpt/mygpt-cuda.so (installed) and ../build/lib/mygpt-cuda.so
- * (the build tree), beside the folder of the executable (/proc/self/exe).
+ * PREFIX/lib/mygpt/mygpt-cuda.so (installed) and
+ * PREFIX/build/lib/mygpt-cuda.so (the build tree), where PREFIX is the
+ * parent of the executable's folder (/proc/self/exe).
  * The first call also initialises CUDA and cuBLAS; nothing else in the
  * library touches them. Matrix products in fp32 (TF32 off);
  * deterministic: the same inputs on the same GPU give the same bits. */

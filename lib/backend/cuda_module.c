@@ -14,34 +14,40 @@
 /* room for a folder of PATH_MAX bytes and a candidate below */
 #define PATH_BYTES (PATH_MAX + 32)
 
-/* Where the module is looked for, beside the folder of the executable:
- * installed (PREFIX/bin/tool and PREFIX/lib/mygpt/), then the build tree
- * (bin/tool beside build/lib/). */
-static const char *const beside_exe[] = { "../lib/mygpt/" MODULE, "../build/lib/" MODULE };
+/* Where the module is looked for, below the parent of the executable's
+ * folder: installed (PREFIX/bin/tool and PREFIX/lib/mygpt/), then the
+ * build tree (bin/tool beside build/lib/). */
+static const char *const below_prefix[] = { "lib/mygpt/" MODULE, "build/lib/" MODULE };
 
-/* The folder of the running executable with its trailing '/', in dir (of n
- * bytes); 0 when /proc/self/exe cannot be read. */
-static int exe_dir(char *dir, size_t n)
+/* The parent of the running executable's folder with a trailing '/' (of
+ * /usr/local/bin/gpt-train: /usr/local/), in dir (of n bytes); 0 when
+ * /proc/self/exe cannot be read. The link is the canonical path, without
+ * symbolic links, so the parent is its name without the last folder. */
+static int exe_prefix(char *dir, size_t n)
 {
 	ssize_t len = readlink("/proc/self/exe", dir, n - 1);
 	char *slash;
+	int k;
 
 	if (len <= 0 || (size_t)len >= n - 1)
 		return 0;
 	dir[len] = 0;
-	if (!(slash = strrchr(dir, '/')))
-		return 0;
-	slash[1] = 0;
+	for (k = 0; k < 2; k++) {
+		if (!(slash = strrchr(dir, '/')))
+			break; /* the root's parent is itself */
+		*slash = 0;
+	}
+	strcat(dir, "/");
 	return 1;
 }
 
 /* The module's path in path (of n bytes): MYGPT_CUDA_MODULE when set, else
- * the first candidate beside the executable that exists, else the first
- * candidate (so that the error names where the module belongs). */
+ * the first candidate below the executable's prefix that exists, else the
+ * first candidate (so that the error names where the module belongs). */
 static int module_path(char *path, size_t n, mg_err *e)
 {
 	const char *env = getenv("MYGPT_CUDA_MODULE");
-	char dir[PATH_MAX];
+	char prefix[PATH_MAX];
 	size_t k;
 
 	if (env && *env) {
@@ -49,16 +55,16 @@ static int module_path(char *path, size_t n, mg_err *e)
 			return mg_err_set(e, MG_E_UNSUPPORTED, "cannot load %s: MYGPT_CUDA_MODULE is too long", MODULE);
 		return MG_OK;
 	}
-	if (!exe_dir(dir, sizeof dir))
+	if (!exe_prefix(prefix, sizeof prefix))
 		return mg_err_set(e, MG_E_UNSUPPORTED,
 				  "cannot load %s: /proc/self/exe is unreadable (set MYGPT_CUDA_MODULE)", MODULE);
-	for (k = 0; k < sizeof beside_exe / sizeof *beside_exe; k++) {
-		if ((size_t)snprintf(path, n, "%s%s", dir, beside_exe[k]) >= n)
+	for (k = 0; k < sizeof below_prefix / sizeof *below_prefix; k++) {
+		if ((size_t)snprintf(path, n, "%s%s", prefix, below_prefix[k]) >= n)
 			continue;
 		if (!access(path, F_OK))
 			return MG_OK;
 	}
-	snprintf(path, n, "%s%s", dir, beside_exe[0]);
+	snprintf(path, n, "%s%s", prefix, below_prefix[0]);
 	return MG_OK;
 }
 
