@@ -5,7 +5,7 @@
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
-# the CUDA module: the tools look for it in ../lib/mygpt/ beside their folder
+# the CUDA module: a tool looks for it in lib/mygpt/ beside its own bin/
 MODULEDIR ?= $(PREFIX)/lib/mygpt
 DESTDIR ?=
 
