@@ -5,6 +5,8 @@
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
+# the CUDA module: a tool looks for it in lib/mygpt/ beside its own bin/
+MODULEDIR ?= $(PREFIX)/lib/mygpt
 DESTDIR ?=
 
 CC ?= cc
@@ -15,6 +17,15 @@ override CFLAGS += -fopenmp
 WARN = -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 CPPFLAGS += -Ilib -Icmd/common -MMD -MP
 LDLIBS += -lopenblas -lz -lm
+# libgomp is linked statically, so that a tool's constructor runs before
+# libgomp's own, which reads OMP_WAIT_POLICY (CLI_THREADS_PASSIVE in
+# cmd/common/cli.h); --as-needed drops the shared libgomp that -fopenmp
+# adds after it. -ldl: dlopen of the CUDA module (in libc since glibc 2.34).
+GOMP_A := $(shell $(CC) -print-file-name=libgomp.a)
+ifeq ($(wildcard $(GOMP_A)),)
+$(error $(CC) has no libgomp.a (the tools link OpenMP statically: GCC's libgomp is needed))
+endif
+LDLIBS += $(GOMP_A) -ldl -Wl,--as-needed
 
 # CUDA: the GPU backend in cuda/ is built when nvcc is found (on PATH or in
 # $(CUDA_HOME)/bin); CUDA=0 skips it, CUDA=1 makes a missing nvcc an error.
@@ -37,12 +48,18 @@ ifeq ($(NVCC),)
 $(error CUDA=1 but nvcc was not found (set NVCC or CUDA_HOME))
 endif
 ifneq ($(CUDA_SRC),)
-CUDA_OBJ = $(CUDA_SRC:%.cu=build/%.o)
+# The backend is a module of its own, build/lib/mygpt-cuda.so (installed in
+# $(MODULEDIR)), that mg_backend_cuda (lib/backend/cuda_module.c) loads
+# only when a program asks for the GPU: no program links libcublas,
+# libcudart or libstdc++ (the runtime of nvcc's host code), which cost a
+# start of hundreds of ms. Its objects are position-independent (build/pic/)
+# with hidden symbols but the entry; it carries its own copy of the one
+# library function it calls (mg_err_set), so it needs nothing from the
+# program that loads it.
+CUDA_OBJ = $(CUDA_SRC:%.cu=build/pic/%.o)
+CUDA_MODULE = build/lib/mygpt-cuda.so
 CPPFLAGS += -DMG_HAVE_CUDA
-# --as-needed: only programs that reach the CUDA backend (gpt-train, the
-# GPU test) depend on libcublas, libcudart and libstdc++ (the runtime of
-# nvcc's host code)
-LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -Wl,--as-needed -lcublas -lcudart -lstdc++ -Wl,--no-as-needed
+CUDA_LDLIBS = -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart -lstdc++ -lm
 endif
 endif
 
@@ -59,7 +76,7 @@ DRIVERS = $(DRIVER_SRC:tests/model/%.c=build/tests/model/%)
 TEST_TOOLS = $(patsubst tests/tools/%.c,build/tests/tools/%,$(wildcard tests/tools/*.c))
 MAN = $(wildcard man/*.[157])
 
-all: deps-build $(BINS)
+all: deps-build $(BINS) $(CUDA_MODULE)
 
 # The compiler and flags are part of every object's inputs: a change of
 # either rebuilds everything (build/flags is rewritten only when it differs).
@@ -72,13 +89,21 @@ build/%.o: %.c build/flags | deps-build
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c -o $@ $<
 
-build/cuda/%.o: cuda/%.cu build/flags | deps-build
+build/pic/cuda/%.o: cuda/%.cu build/flags | deps-build
 	@mkdir -p $(@D)
-	$(NVCC) $(NVCCFLAGS) -Ilib -MMD -MP -c -o $@ $<
+	$(NVCC) $(NVCCFLAGS) -Xcompiler -fPIC,-fvisibility=hidden -Ilib -MMD -MP -c -o $@ $<
 
-build/libmygpt.a: $(LIB_OBJ) $(CUDA_OBJ)
+build/pic/%.o: %.c build/flags | deps-build
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden -c -o $@ $<
+
+$(CUDA_MODULE): $(CUDA_OBJ) build/pic/lib/core/err.o
+	@mkdir -p $(@D)
+	$(CC) -shared $(LDFLAGS) -Wl,--no-undefined -o $@ $^ $(CUDA_LDLIBS)
+
+build/libmygpt.a: $(LIB_OBJ)
 	rm -f $@
-	ar rcs $@ $(LIB_OBJ) $(CUDA_OBJ)
+	ar rcs $@ $(LIB_OBJ)
 
 bin/%: build/cmd/%.o $(CLI_OBJ) build/libmygpt.a
 	@mkdir -p bin
@@ -134,7 +159,7 @@ check-cuda:
 	@echo 'check-cuda: this build has no CUDA backend (nvcc not found, or CUDA=0)' >&2; exit 1
 else
 check-cuda: all $(CUDA_TESTS)
-	@set -e; for t in $(CUDA_TESTS); do echo "cuda $$t"; ./$$t; done
+	@set -e; for t in $(CUDA_TESTS); do echo "cuda $$t"; MYGPT_CUDA_MODULE=$(CURDIR)/$(CUDA_MODULE) ./$$t; done
 endif
 
 # The same test with the kernels of cuda/ compiled for the host over
@@ -146,6 +171,10 @@ check-cuda-emu: all
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
 	cp $(BINS) $(DESTDIR)$(BINDIR)/
+ifneq ($(CUDA_MODULE),)
+	mkdir -p $(DESTDIR)$(MODULEDIR)
+	cp $(CUDA_MODULE) $(DESTDIR)$(MODULEDIR)/
+endif
 	for m in $(MAN); do s=$${m##*.}; cp $$m $(DESTDIR)$(MANDIR)/man$$s/; done
 
 clean:

@@ -563,6 +563,9 @@ static void set_src(opts *o, int src, const char *arg)
 
 static int is_stdin(const char *path) { return !path || !strcmp(path, "-"); }
 
+/* OpenMP threads wait passively unless the environment says otherwise */
+CLI_THREADS_PASSIVE
+
 int main(int argc, char **argv)
 {
 	opts o = { 0 };
@@ -576,7 +579,6 @@ int main(int argc, char **argv)
 	o.slide = 1;
 	o.batch = 64;
 	mg_sample_opts_default(&o.so);
-	cli_threads_policy(argv);
 	cli_init("gpt-sample", usage);
 	while ((ch = getopt_long(argc, argv, ":s:j:o:fqvhV", longopts, NULL)) != -1) {
 		switch (ch) {

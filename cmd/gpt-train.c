@@ -1111,6 +1111,9 @@ static void print_summary(const run *r)
 	fputc('\n', stderr);
 }
 
+/* OpenMP threads wait passively unless the environment says otherwise */
+CLI_THREADS_PASSIVE
+
 int main(int argc, char **argv)
 {
 	opts o;
@@ -1130,7 +1133,6 @@ int main(int argc, char **argv)
 	uint32_t max_len;
 	char n1[32], n2[32];
 
-	cli_threads_policy(argv);
 	cli_init("gpt-train", usage);
 	parse(argc, argv, &o);
 	/* after --help: a checkpoint that cannot reach standard output (a pipe

@@ -1,5 +1,6 @@
 /* The CUDA backend: device selection, memory, the error record, the scratch
- * buffers and the table of lib/backend/backend.h over the kernels of cuda_*.cu.
+ * buffers and the table of lib/backend/backend.h over the kernels of cuda_*.cu,
+ * returned by the module's one exported function (mygpt-cuda.so).
  * Everything runs on the default stream, so ops are ordered, and copies to
  * the host wait for the ops before them. */
 #include <stdio.h>
@@ -138,12 +139,22 @@ static void fill_table(mg_backend *t)
 	t->adamw_update = mg_cu_adamw_update;
 }
 
-extern "C" const mg_backend *mg_backend_cuda(mg_err *e)
+/* The module's entry (MG_BACKEND_CUDA_ENTRY in lib/backend/backend.h),
+ * called by mg_backend_cuda; the only symbol the module exports (it is
+ * compiled with hidden visibility). */
+extern "C" __attribute__((visibility("default"))) mg_backend_cuda_module_fn mg_backend_cuda_module;
+extern "C" const mg_backend *mg_backend_cuda_module(size_t table_bytes, mg_err *e)
 {
 	int n = 0;
 	cudaError_t r;
 	cublasStatus_t s;
 
+	if (table_bytes != sizeof(mg_backend)) {
+		mg_err_set(e, MG_E_UNSUPPORTED,
+			   "the CUDA module was built for another version of mygpt (table of %zu bytes, not %zu)",
+			   sizeof(mg_backend), table_bytes);
+		return NULL;
+	}
 	if (ready)
 		return &cuda_backend;
 	r = cudaGetDeviceCount(&n);

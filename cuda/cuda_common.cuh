@@ -1,7 +1,7 @@
 /* Shared by the files of the CUDA backend: the error record, cuBLAS, the
  * backend's own scratch, launch shapes, deterministic block reductions and
  * the dropout hash on the device. Not a public header: the library sees
- * only mg_backend_cuda (lib/backend/backend.h). */
+ * only the module's entry (MG_BACKEND_CUDA_ENTRY, lib/backend/backend.h). */
 #ifndef MG_CUDA_COMMON_CUH
 #define MG_CUDA_COMMON_CUH
 

@@ -285,6 +285,85 @@ for s in range(1, 25):
 	[[ "$stderr" =~ ^gpt-train:\ cuda:\  ]]
 }
 
+# A CUDA build (build/flags holds the flags of the build) makes the module
+# build/lib/mygpt-cuda.so, the only object linked against the CUDA
+# libraries; gpt-train loads it for --device cuda and for nothing else.
+cuda_build() { grep -q -- -DMG_HAVE_CUDA "$ROOT/build/flags"; }
+
+@test "gpt-train: no tool links the CUDA libraries, and a run on the CPU loads none" {
+	for b in "$ROOT"/bin/*; do
+		run -0 ldd "$b"
+		refute_output --partial libcu # libcudart, libcublas, libcublasLt
+		refute_output --partial libstdc++
+		refute_output --partial libgomp # linked statically (cmd/common/cli.h)
+	done
+	run -0 --separate-stderr env LD_DEBUG=files gpt-train -q -j 1 --data "$(F text.tok)" --iters 1 -o out.ckpt \
+		"$(F tiny.ckpt)"
+	[[ "$stderr" == *"initialize program: "* ]]
+	[[ "$stderr" != *mygpt-cuda* && "$stderr" != *libcu* ]]
+}
+
+@test "gpt-train: the CUDA module links the CUDA libraries and exports one entry" {
+	cuda_build || skip "a build without CUDA (CUDA=0) has no module"
+	run -0 ldd "$ROOT/build/lib/mygpt-cuda.so"
+	assert_output --partial libcublas.so
+	assert_output --partial libcudart.so
+	refute_output --partial "not found"
+	run -0 nm -D --defined-only "$ROOT/build/lib/mygpt-cuda.so"
+	assert_equal "$(awk '{ print $3 }' <<< "$output")" mg_backend_cuda_module
+}
+
+@test "gpt-train: --device cuda names the module it cannot load" {
+	cuda_build || skip "a build without CUDA (CUDA=0) says so (tested above)"
+	here=$(pwd -P) # as /proc/self/exe names it
+	mkdir -p inst/bin
+	cp "$ROOT/bin/gpt-train" inst/bin/
+	# an installed tool (PREFIX/bin/) looks in PREFIX/lib/mygpt/
+	run --separate-stderr inst/bin/gpt-train --device cuda --data "$(F text.tok)" --iters 1 -o out.ckpt "$(F tiny.ckpt)"
+	assert_failure 1
+	assert_output ""
+	assert_equal "$stderr" "gpt-train: cuda: cannot load $here/inst/lib/mygpt/mygpt-cuda.so: cannot open shared object file: No such file or directory"
+	# MYGPT_CUDA_MODULE names it, and only it is tried
+	MYGPT_CUDA_MODULE=$PWD/none.so run --separate-stderr gpt-train --device cuda --data "$(F text.tok)" --iters 1 \
+		-o out.ckpt "$(F tiny.ckpt)"
+	assert_failure 1
+	assert_equal "$stderr" "gpt-train: cuda: cannot load $PWD/none.so: cannot open shared object file: No such file or directory"
+	# a module whose libraries are missing, as libcublas without the toolkit
+	printf 'int gone(void) { return 1; }\n' > gone.c
+	printf 'int gone(void);\nint here(void) { return gone(); }\n' > mod.c
+	cc -shared -fPIC -o libgone.so gone.c
+	cc -shared -fPIC -o mod.so mod.c -L. -lgone
+	rm libgone.so
+	MYGPT_CUDA_MODULE=$PWD/mod.so run --separate-stderr gpt-train --device cuda --data "$(F text.tok)" --iters 1 \
+		-o out.ckpt "$(F tiny.ckpt)"
+	assert_failure 1
+	assert_equal "$stderr" "gpt-train: cuda: cannot load $PWD/mod.so: libgone.so: cannot open shared object file: No such file or directory"
+	# a shared object that is not the module
+	cc -shared -fPIC -o gone.so gone.c
+	MYGPT_CUDA_MODULE=$PWD/gone.so run --separate-stderr gpt-train --eval-only --device cuda --val "$(F text.tok)" \
+		"$(F tiny.ckpt)"
+	assert_failure 1
+	assert_equal "$stderr" "gpt-train: cuda: cannot load $PWD/gone.so: no mg_backend_cuda_module in it"
+	[ ! -e out.ckpt ]
+}
+
+@test "gpt-train: an installed tool finds the CUDA module in PREFIX/lib/mygpt/" {
+	cuda_build || skip "a build without CUDA (CUDA=0) has no module"
+	if nvidia-smi -L > /dev/null 2>&1; then
+		skip "a GPU is present: make check-cuda tests the CUDA backend"
+	fi
+	here=$(pwd -P) # as /proc/self/exe names it
+	mkdir -p inst/bin inst/lib/mygpt
+	cp "$ROOT/bin/gpt-train" inst/bin/
+	cp "$ROOT/build/lib/mygpt-cuda.so" inst/lib/mygpt/
+	# loaded (CUDA then finds no GPU), where the build tree's is not found
+	run --separate-stderr env LD_DEBUG=files inst/bin/gpt-train --device cuda --data "$(F text.tok)" --iters 1 \
+		-o out.ckpt "$(F tiny.ckpt)"
+	assert_failure 1
+	[[ "$stderr" == *"file=$here/inst/lib/mygpt/mygpt-cuda.so [0];  dynamically loaded by"* ]]
+	assert_equal "$(printf '%s\n' "$stderr" | grep '^gpt-train: ')" "gpt-train: cuda: no CUDA device available"
+}
+
 @test "gpt-train: --device bogus is a usage error" {
 	run --separate-stderr gpt-train --device bogus --data "$(F text.tok)" "$(F tiny.ckpt)"
 	assert_failure 2
@@ -1082,20 +1161,23 @@ sys.exit(not (len(parts) == 2 and all(len(p) == 27 and p.endswith("\n") for p in
 	assert_equal "${stderr%%$'\n'*}" "gpt-train: --early-stop needs validation data (--val or --val-split)"
 }
 
+# What libgomp uses, as it reports it at start-up (OMP_DISPLAY_ENV): a
+# passive wait is a spin count of 0; libgomp's own default spins 300000
+# times, as gpt-init (which keeps it) shows.
+omp_policy() {
+	env OMP_DISPLAY_ENV=verbose "$@" --version 2>&1 >/dev/null |
+		grep -oE "(OMP_WAIT_POLICY|GOMP_SPINCOUNT) = '[^']*'" | tr '\n' ' '
+}
+
 @test "gpt-train: OpenMP threads wait passively unless the environment chooses" {
-	# the tool re-runs itself with OMP_WAIT_POLICY=passive before reading anything
-	gpt-train -q -j 2 --data "$(F all.tok)" --iters 100000 --batch 8 -o run.ckpt "$(F small.ckpt)" &
-	pid=$!
-	sleep 0.5
-	env=$(tr '\0' '\n' < /proc/$pid/environ)
-	kill -KILL $pid
-	wait $pid || true
-	[[ "$env" == *"OMP_WAIT_POLICY=passive"* ]]
-	OMP_WAIT_POLICY=active gpt-train -q -j 2 --data "$(F all.tok)" --iters 100000 --batch 8 -o run.ckpt "$(F small.ckpt)" &
-	pid=$!
-	sleep 0.5
-	env=$(tr '\0' '\n' < /proc/$pid/environ)
-	kill -KILL $pid
-	wait $pid || true
-	[[ "$env" == *"OMP_WAIT_POLICY=active"* ]]
+	for tool in gpt-train gpt-sample; do
+		assert_equal "$(omp_policy $tool)" "OMP_WAIT_POLICY = 'PASSIVE' GOMP_SPINCOUNT = '0' "
+		assert_equal "$(omp_policy OMP_WAIT_POLICY=active $tool)" \
+			"OMP_WAIT_POLICY = 'ACTIVE' GOMP_SPINCOUNT = '30000000000' "
+		assert_equal "$(omp_policy GOMP_SPINCOUNT=1000 $tool)" "OMP_WAIT_POLICY = 'PASSIVE' GOMP_SPINCOUNT = '1000' "
+	done
+	assert_equal "$(omp_policy gpt-init)" "OMP_WAIT_POLICY = 'PASSIVE' GOMP_SPINCOUNT = '300000' "
+	# the policy is set in the process, not by running it again
+	run -0 --separate-stderr env LD_DEBUG=files gpt-train --version
+	[ "$(printf '%s\n' "$stderr" | grep -c 'initialize program: ')" -eq 1 ]
 }

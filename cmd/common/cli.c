@@ -41,14 +41,11 @@ void cli_init(const char *p, const char *usage)
 
 const char *cli_prog(void) { return prog; }
 
-void cli_threads_policy(char **argv)
+void cli_threads_policy(void)
 {
-	if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT"))
-		return;
-	if (setenv("OMP_WAIT_POLICY", "passive", 1))
-		return;
-	execv("/proc/self/exe", argv);
-	/* could not re-run: go on with libgomp's default */
+	/* the user's choice wins; a failed setenv leaves libgomp's default */
+	if (!getenv("OMP_WAIT_POLICY") && !getenv("GOMP_SPINCOUNT"))
+		setenv("OMP_WAIT_POLICY", "passive", 0);
 }
 
 static void vmsg(const char *file, const char *fmt, va_list ap)

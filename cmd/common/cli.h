@@ -33,13 +33,18 @@ enum { CLI_EXIT_OK = 0, CLI_EXIT_ERROR = 1, CLI_EXIT_USAGE = 2 };
  * mg_outfile not yet committed) before the process dies of the signal. */
 void cli_init(const char *prog, const char *usage);
 const char *cli_prog(void);
-/* For tools that compute on several threads: unless OMP_WAIT_POLICY or
- * GOMP_SPINCOUNT is set, re-runs the program (same argv, nothing read yet)
- * with OMP_WAIT_POLICY=passive. libgomp reads the policy once at start-up,
- * and its default, spinning while it waits, makes a step many times slower
- * when other processes want the cores. Returns only when no re-run
- * happened. Call first in main. */
-void cli_threads_policy(char **argv);
+/* For tools that compute on several threads: OpenMP's threads wait
+ * passively (sleep) unless OMP_WAIT_POLICY or GOMP_SPINCOUNT is set.
+ * libgomp's default, spinning while it waits, makes a step many times
+ * slower when other processes want the cores; libgomp reads the variables
+ * once, in its own constructor, before main. CLI_THREADS_PASSIVE, written
+ * once at file scope in a tool's main file, sets OMP_WAIT_POLICY=passive
+ * from a constructor that runs before libgomp's: the Makefile links
+ * libgomp statically into the tools, and in one executable the
+ * constructors with a priority run before those without (libgomp's). */
+void cli_threads_policy(void);
+#define CLI_THREADS_PASSIVE \
+	__attribute__((constructor(101))) static void cli_threads_passive(void) { cli_threads_policy(); }
 
 /* "prog: file: message" on stderr, exit 1 (file may be NULL). */
 _Noreturn void cli_die(const char *file, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

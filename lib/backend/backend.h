@@ -224,16 +224,32 @@ const mg_backend *mg_backend_cpu(void);
 
 /* The CUDA backend (cuda/) on the current device (the first one unless
  * cudaSetDevice or CUDA_VISIBLE_DEVICES say otherwise), or NULL with
- * MG_E_UNSUPPORTED "no CUDA device available" (and CUDA's reason when it is
- * not simply the absence of a device). Only in builds with MG_HAVE_CUDA;
- * the first call initialises CUDA and cuBLAS, nothing else in the library
- * touches them. Matrix products in fp32 (TF32 off); deterministic: the same
- * inputs on the same GPU give the same bits. */
+ * MG_E_UNSUPPORTED: "cannot load PATH: REASON" when its module or the
+ * CUDA libraries it needs cannot be loaded, "no CUDA device available"
+ * (and CUDA's reason when it is not simply the absence of a device).
+ * The backend is a module of its own, mygpt-cuda.so (cuda/, linked
+ * against cuBLAS and the CUDA runtime), loaded by the first call with
+ * dlopen, so that a program pays for those libraries only when it asks
+ * for a GPU. The module is the file named by the environment variable
+ * MYGPT_CUDA_MODULE when it is set; else the first that exists of
+ * PREFIX/lib/mygpt/mygpt-cuda.so (installed) and
+ * PREFIX/build/lib/mygpt-cuda.so (the build tree), where PREFIX is the
+ * parent of the executable's folder (/proc/self/exe).
+ * The first call also initialises CUDA and cuBLAS; nothing else in the
+ * library touches them. Matrix products in fp32 (TF32 off);
+ * deterministic: the same inputs on the same GPU give the same bits. */
 const mg_backend *mg_backend_cuda(mg_err *e);
 
+/* The one symbol the CUDA module exports, found by name with dlsym: the
+ * backend (as mg_backend_cuda), given the caller's sizeof(mg_backend) so
+ * that a module built from other sources than the library is refused. */
+#define MG_BACKEND_CUDA_ENTRY "mg_backend_cuda_module"
+typedef const mg_backend *mg_backend_cuda_module_fn(size_t table_bytes, mg_err *e);
+
 /* The backend of a name (lib/backend/backend_select.c): "cpu", or "cuda"
- * (mg_backend_cuda; MG_E_UNSUPPORTED "built without CUDA support" in a
- * build without it). Any other name is MG_E_INVAL. */
+ * (mg_backend_cuda in builds with MG_HAVE_CUDA, whose make builds the
+ * module; MG_E_UNSUPPORTED "built without CUDA support" in others). Any
+ * other name is MG_E_INVAL. */
 int mg_backend_select(const mg_backend **be, const char *name, mg_err *e);
 
 #endif

@@ -1,6 +1,6 @@
 /* Choosing a backend by name: the CPU one always, the CUDA one in builds
- * with MG_HAVE_CUDA (the only place outside cuda/ that may reach CUDA, and
- * only when asked for it by name). */
+ * with MG_HAVE_CUDA (whose module mg_backend_cuda loads, in cuda_module.c,
+ * only when it is asked for by name). */
 #include <string.h>
 
 #include "backend/backend.h"
