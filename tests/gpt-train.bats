@@ -290,7 +290,9 @@ for s in range(1, 25):
 # libraries; gpt-train loads it for --device cuda and for nothing else.
 cuda_build() { grep -q -- -DMG_HAVE_CUDA "$BUILD/flags"; }
 
+# bats test_tags=no-asan
 @test "gpt-train: no tool links the CUDA libraries, and a run on the CPU loads none" {
+	# no-asan: UndefinedBehaviorSanitizer's runtime links libstdc++
 	for b in "$BIN"/*; do
 		run -0 ldd "$b"
 		refute_output --partial libcu # libcudart, libcublas, libcublasLt
