@@ -8,6 +8,9 @@ MANDIR ?= $(PREFIX)/share/man
 # the CUDA module: a tool looks for it in lib/mygpt/ beside its own bin/
 MODULEDIR ?= $(PREFIX)/lib/mygpt
 DESTDIR ?=
+# objects and test programs, and the tools (check-asan builds in others)
+BUILD ?= build
+BIN ?= bin
 
 CC ?= cc
 OPT ?= -O2 -march=native
@@ -56,73 +59,73 @@ ifneq ($(CUDA_SRC),)
 # with hidden symbols but the entry; it carries its own copy of the one
 # library function it calls (mg_err_set), so it needs nothing from the
 # program that loads it.
-CUDA_OBJ = $(CUDA_SRC:%.cu=build/pic/%.o)
-CUDA_MODULE = build/lib/mygpt-cuda.so
+CUDA_OBJ = $(CUDA_SRC:%.cu=$(BUILD)/pic/%.o)
+CUDA_MODULE = $(BUILD)/lib/mygpt-cuda.so
 CPPFLAGS += -DMG_HAVE_CUDA
 CUDA_LDLIBS = -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart -lstdc++ -lm
 endif
 endif
 
 TOOLS = adder-gen gpt-init bpe-encode bpe-train gpt-train gpt-sample mygpt-info
-BINS = $(TOOLS:%=bin/%)
+BINS = $(TOOLS:%=$(BIN)/%)
 LIB_SRC = $(sort $(shell find lib -name '*.c'))
-LIB_OBJ = $(LIB_SRC:%.c=build/%.o)
-CLI_OBJ = build/cmd/common/cli.o
+LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ = $(BUILD)/cmd/common/cli.o
 UNIT_SRC = $(wildcard tests/unit/*.c)
-UNITS = $(UNIT_SRC:tests/unit/%.c=build/tests/%)
+UNITS = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # programs the bats tests drive (not run on their own)
 DRIVER_SRC = $(wildcard tests/model/*.c)
-DRIVERS = $(DRIVER_SRC:tests/model/%.c=build/tests/model/%)
-TEST_TOOLS = $(patsubst tests/tools/%.c,build/tests/tools/%,$(wildcard tests/tools/*.c))
+DRIVERS = $(DRIVER_SRC:tests/model/%.c=$(BUILD)/tests/model/%)
+TEST_TOOLS = $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/tools/*.c))
 MAN = $(wildcard man/*.[157])
 
 all: deps-build $(BINS) $(CUDA_MODULE)
 
 # The compiler and flags are part of every object's inputs: a change of
 # either rebuilds everything (build/flags is rewritten only when it differs).
-build/flags: FORCE
-	@mkdir -p build
+$(BUILD)/flags: FORCE
+	@mkdir -p $(BUILD)
 	@echo '$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) $(LDLIBS) $(NVCC) $(NVCCFLAGS)' | cmp -s - $@ || \
 	  echo '$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) $(LDLIBS) $(NVCC) $(NVCCFLAGS)' > $@
 
-build/%.o: %.c build/flags | deps-build
+$(BUILD)/%.o: %.c $(BUILD)/flags | deps-build
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c -o $@ $<
 
-build/pic/cuda/%.o: cuda/%.cu build/flags | deps-build
+$(BUILD)/pic/cuda/%.o: cuda/%.cu $(BUILD)/flags | deps-build
 	@mkdir -p $(@D)
 	$(NVCC) $(NVCCFLAGS) -Xcompiler -fPIC,-fvisibility=hidden -Ilib -MMD -MP -c -o $@ $<
 
-build/pic/%.o: %.c build/flags | deps-build
+$(BUILD)/pic/%.o: %.c $(BUILD)/flags | deps-build
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden -c -o $@ $<
 
-$(CUDA_MODULE): $(CUDA_OBJ) build/pic/lib/core/err.o
+$(CUDA_MODULE): $(CUDA_OBJ) $(BUILD)/pic/lib/core/err.o
 	@mkdir -p $(@D)
 	$(CC) -shared $(LDFLAGS) -Wl,--no-undefined -o $@ $^ $(CUDA_LDLIBS)
 
-build/libmygpt.a: $(LIB_OBJ)
+$(BUILD)/libmygpt.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $(LIB_OBJ)
 
-bin/%: build/cmd/%.o $(CLI_OBJ) build/libmygpt.a
-	@mkdir -p bin
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(CLI_OBJ) build/libmygpt.a $(LDLIBS)
+$(BIN)/%: $(BUILD)/cmd/%.o $(CLI_OBJ) $(BUILD)/libmygpt.a
+	@mkdir -p $(BIN)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(CLI_OBJ) $(BUILD)/libmygpt.a $(LDLIBS)
 
-build/tests/%: build/tests/unit/%.o build/libmygpt.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< build/libmygpt.a $(LDLIBS)
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libmygpt.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libmygpt.a $(LDLIBS)
 
-build/tests/model/%: build/tests/model/%.o build/libmygpt.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< build/libmygpt.a $(LDLIBS)
+$(BUILD)/tests/model/%: $(BUILD)/tests/model/%.o $(BUILD)/libmygpt.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libmygpt.a $(LDLIBS)
 
-build/tests/tools/%: build/tests/tools/%.o build/libmygpt.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< build/libmygpt.a $(LDLIBS)
+$(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(BUILD)/libmygpt.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libmygpt.a $(LDLIBS)
 
 # --- benchmarks: the C helpers of tests/bench/*.sh, built by those scripts
 # (make build/tests/bench/NAME) when `make bench` runs them
-build/tests/bench/%: tests/bench/%.c build/libmygpt.a build/flags
+$(BUILD)/tests/bench/%: tests/bench/%.c $(BUILD)/libmygpt.a $(BUILD)/flags
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) -o $@ $< build/libmygpt.a $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) -o $@ $< $(BUILD)/libmygpt.a $(LDLIBS)
 # --- end of benchmarks
 
 # Debian packages the build and the tests need; installed when missing (as
@@ -136,7 +139,7 @@ deps:
 
 check: all deps-check $(UNITS) $(DRIVERS) $(TEST_TOOLS)
 	@set -e; for t in $(UNITS); do echo "unit $$t"; ./$$t; done
-	bats --filter-tags '!slow' tests
+	MYGPT_BIN=$(abspath $(BIN)) MYGPT_BUILD=$(abspath $(BUILD)) bats --filter-tags '!slow$(BATS_TAGS)' tests
 
 # The main job on bundled data (see README.md): nanoGPT's character-level
 # Shakespeare on the CPU, with its validation loss and a sample.
@@ -144,16 +147,27 @@ demo: all
 	$(MAKE) -C examples/shakespeare-char SIZE=full BIN=$(CURDIR)/bin
 
 check-slow: all deps-check $(UNITS) $(DRIVERS) $(TEST_TOOLS)
-	bats tests
+	MYGPT_BIN=$(abspath $(BIN)) MYGPT_BUILD=$(abspath $(BUILD)) bats tests
+
+# check on a build with AddressSanitizer, UndefinedBehaviorSanitizer and
+# LeakSanitizer (build-asan/, bin-asan/; the CPU backend only): any report
+# fails the test that ran it. Tests tagged no-asan are skipped (the reason
+# is beside each tag). No leak is suppressed (libgomp reports none).
+ASAN_FLAGS = -O1 -march=native -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+check-asan:
+	ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:exitcode=99:abort_on_error=0 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:exitcode=99 \
+	LSAN_OPTIONS=exitcode=99 \
+	$(MAKE) BUILD=build-asan BIN=bin-asan CUDA=0 OPT='$(ASAN_FLAGS)' BATS_TAGS=',!no-asan' check
 
 bench: all
 	@sh tests/bench/run
 
 # The CUDA backend against the CPU one, op by op and over a few training
 # steps (tests/cuda/): needs a GPU, and fails without one (not in check).
-CUDA_TESTS = $(patsubst tests/cuda/%.c,build/tests/cuda/%,$(wildcard tests/cuda/*.c))
-build/tests/cuda/%: build/tests/cuda/%.o build/libmygpt.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< build/libmygpt.a $(LDLIBS)
+CUDA_TESTS = $(patsubst tests/cuda/%.c,$(BUILD)/tests/cuda/%,$(wildcard tests/cuda/*.c))
+$(BUILD)/tests/cuda/%: $(BUILD)/tests/cuda/%.o $(BUILD)/libmygpt.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libmygpt.a $(LDLIBS)
 ifeq ($(CUDA_OBJ),)
 check-cuda:
 	@echo 'check-cuda: this build has no CUDA backend (nvcc not found, or CUDA=0)' >&2; exit 1
@@ -178,10 +192,10 @@ endif
 	for m in $(MAN); do s=$${m##*.}; cp $$m $(DESTDIR)$(MANDIR)/man$$s/; done
 
 clean:
-	rm -rf build bin
+	rm -rf $(BUILD) $(BIN) build-asan bin-asan
 
 FORCE:
-.PHONY: all demo check check-slow check-cuda check-cuda-emu bench install clean deps deps-build deps-check FORCE
-.PRECIOUS: build/%.o build/tests/unit/%.o build/tests/model/%.o build/tests/tools/%.o build/tests/cuda/%.o
+.PHONY: all demo check check-asan check-slow check-cuda check-cuda-emu bench install clean deps deps-build deps-check FORCE
+.PRECIOUS: $(BUILD)/%.o $(BUILD)/tests/unit/%.o $(BUILD)/tests/model/%.o $(BUILD)/tests/tools/%.o $(BUILD)/tests/cuda/%.o
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -98,17 +98,22 @@ static uint8_t *parse_sep(const char *s, size_t *len)
 		case 'x':
 			hi = s[2] >= '0' && s[2] <= '9' ? s[2] - '0' : s[2] >= 'a' && s[2] <= 'f' ? s[2] - 'a' + 10 : s[2] >= 'A' && s[2] <= 'F' ? s[2] - 'A' + 10 : -1;
 			lo = hi < 0 ? -1 : s[3] >= '0' && s[3] <= '9' ? s[3] - '0' : s[3] >= 'a' && s[3] <= 'f' ? s[3] - 'a' + 10 : s[3] >= 'A' && s[3] <= 'F' ? s[3] - 'A' + 10 : -1;
-			if (lo < 0)
+			if (lo < 0) {
+				free(o); /* freed before exit: no leak for LeakSanitizer to report */
 				cli_usage_error("invalid value for --separator: '\\x' needs two hex digits");
+			}
 			o[n++] = (uint8_t)(hi << 4 | lo);
 			s += 4;
 			break;
 		default:
+			free(o);
 			cli_usage_error("invalid value for --separator: unknown escape '\\%c'", s[1] ? s[1] : ' ');
 		}
 	}
-	if (n == 0)
+	if (n == 0) {
+		free(o);
 		cli_usage_error("invalid value for --separator: empty");
+	}
 	*len = n;
 	return o;
 }
@@ -375,8 +380,16 @@ static void from_ids(const opts *o, char **files, int n_files)
 		mg_idtext_reader_init(r, f, vocab);
 		mg_idtext_reader_masks(r, &masks);
 		while (!eof)
-			if (mg_idtext_read(r, &ids, &ends, &eof, &e))
+			if (mg_idtext_read(r, &ids, &ends, &eof, &e)) {
+				/* freed before exit: no leak for LeakSanitizer to report */
+				free(r);
+				mg_ids_free(&ids);
+				mg_ids_free(&ends);
+				mg_buf_free(&masks);
+				if (have)
+					mg_tokenizer_free(&tk);
 				cli_die_err(name, &e);
+			}
 		free(r);
 		cli_close_in(f, name);
 	}

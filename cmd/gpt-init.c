@@ -10,6 +10,7 @@
 #include "io/ckpt.h"
 #include "io/tokstream.h"
 #include "model/gpt.h"
+#include "model/gpt_memory.h"
 
 static const char usage[] =
 	"usage: gpt-init [-fq] [--layers n] [--heads n] [--embd n] [--block n]\n"
@@ -100,6 +101,7 @@ int main(int argc, char **argv)
 	const mg_tokenizer *tk = NULL;
 	mg_tokstream_reader *data = NULL;
 	FILE *data_f = NULL;
+	mg_gpt_memory need;
 	mg_gpt *g;
 	mg_kv kv = { 0 };
 	mg_ckptw *w;
@@ -176,6 +178,9 @@ int main(int argc, char **argv)
 	if (mg_gpt_config_check(&cfg, &e))
 		cli_usage_error("%s", e.msg);
 
+	/* the parameters, before allocating them */
+	if (mg_gpt_memory_train(&cfg, 0, 0, 0, &need, &e) || mg_gpt_memory_check(&need, &e))
+		cli_die(NULL, "the model (%s parameters) %s", cli_grouped(mg_gpt_n_params(&cfg), num, sizeof num), e.msg);
 	if (mg_gpt_create(&g, &cfg, &e))
 		cli_die(NULL, "%s", e.msg);
 	mg_gpt_init_weights(g, seed);

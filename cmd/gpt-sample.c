@@ -18,6 +18,7 @@
 #include "io/ckpt.h"
 #include "io/tokstream.h"
 #include "model/gpt.h"
+#include "model/gpt_memory.h"
 
 static const char usage[] =
 	"usage: gpt-sample [-fqv] [--prompt text | --prompt-file file |\n"
@@ -122,6 +123,8 @@ typedef struct ctx {
 	cli_out out;
 	mg_tokstream_writer *tw;
 	int stream_text; /* flush after every token (stdout is a terminal) */
+	int stream_first; /* sequence 0 is written as it comes, not kept */
+	mg_ids *got;      /* n_seq: the new tokens of each sequence, grown as they come */
 	double t_start;
 	mg_tokstream_data kept; /* the prompt stream whose tokenizer is used */
 	mg_autothreads at; /* -j 0: the thread count, chosen by timing */
@@ -256,7 +259,8 @@ static void make_prompt(ctx *c, mg_ids *prompt, uint64_t **counts, int *echo)
 		check_ids(c, name, d.ids, d.n, "");
 		if (mg_ids_reserve(prompt, d.n))
 			cli_die(name, "out of memory for the prompt");
-		memcpy(prompt->v, d.ids, d.n * sizeof *d.ids);
+		if (d.n) /* an empty stream has no ids array */
+			memcpy(prompt->v, d.ids, d.n * sizeof *d.ids);
 		prompt->n = d.n;
 		break;
 	case SRC_START_TOKEN:
@@ -334,9 +338,14 @@ static void load_model(ctx *c)
 static void start_engine(ctx *c, uint64_t n)
 {
 	const opts *o = c->o;
+	mg_gpt_memory need;
 	mg_err e;
 
 	c->n_seq = (uint32_t)(n < o->batch ? (n ? n : 1) : o->batch);
+	/* the engine's weights, caches and buffers, before allocating them */
+	mg_gpt_memory_infer(&c->cfg, c->n_seq, &need);
+	if (mg_gpt_memory_check(&need, &e))
+		cli_die(c->ckpt_name, "%u sequences at a time (--batch) %s", c->n_seq, e.msg);
 	if (mg_infer_init(&c->inf, c->g, c->n_seq, (uint32_t)o->slide, &e))
 		cli_die(c->ckpt_name, "%s", e.msg);
 	mg_gpt_free(c->g);
@@ -366,15 +375,38 @@ static void put_text(ctx *c, const uint32_t *ids, size_t n)
 }
 
 /* Text streams the first sample of a batch as it comes. */
-static void stream_token(void *arg, uint32_t s, uint64_t t, uint32_t id)
+/* Each new token: sequence 0 of a text run is written at once; the others
+ * are kept, in arrays that grow with them (nothing is allocated for
+ * --max-new-tokens up front). */
+static void take_token(void *arg, uint32_t s, uint64_t t, uint32_t id)
 {
 	ctx *c = arg;
+	mg_ids *a = &c->got[s];
 
-	if (s)
+	if (s == 0 && c->stream_first) {
+		put_text(c, &id, 1);
+		if (c->stream_text)
+			fflush(c->out.f);
 		return;
-	put_text(c, &id, 1);
-	if (c->stream_text)
-		fflush(c->out.f);
+	}
+	if (mg_ids_reserve(a, 1))
+		cli_die(NULL, "out of memory for the samples (%llu tokens)", (unsigned long long)t + 1);
+	a->v[a->n++] = id;
+}
+
+static void got_init(ctx *c)
+{
+	c->got = calloc(c->n_seq, sizeof *c->got);
+	if (!c->got)
+		cli_die(NULL, "out of memory");
+}
+
+static void got_free(ctx *c)
+{
+	for (uint32_t i = 0; i < c->n_seq; i++)
+		mg_ids_free(&c->got[i]);
+	free(c->got);
+	c->got = NULL;
 }
 
 static void put_record(ctx *c, const uint32_t *prompt, size_t np, const uint32_t *gen, size_t ng)
@@ -417,7 +449,6 @@ static void sample_mode(ctx *c)
 	const opts *o = c->o;
 	uint64_t max_new = o->max_new == UINT64_MAX ? 500 : o->max_new, *counts;
 	mg_ids prompt = { 0 };
-	uint32_t **gen;
 	int echo;
 	mg_err e;
 
@@ -437,20 +468,21 @@ static void sample_mode(ctx *c)
 		uint64_t len = prompt.n + max_new;
 		open_tokens(c, len <= UINT32_MAX ? (uint32_t)len : 0);
 	}
-	gen = xmalloc(c->n_seq * sizeof *gen, "the samples");
-	for (uint32_t i = 0; i < c->n_seq; i++) /* text streams the first sample of a batch */
-		gen[i] = i || o->tokens ? xmalloc(max_new * sizeof **gen, "the samples") : NULL;
+	got_init(c);
+	c->stream_first = !o->tokens; /* text streams the first sample of a batch */
 	c->t_start = mg_clock_now();
 	for (uint64_t first = 0; first < o->samples; first += c->n_seq) {
 		uint32_t n = (uint32_t)(o->samples - first < c->n_seq ? o->samples - first : c->n_seq);
-		for (uint32_t i = 0; i < n; i++)
-			if (mg_generate_start(c->gen, i, prompt.v, prompt.n, o->seed, first + i, max_new, gen[i], &e))
+		for (uint32_t i = 0; i < n; i++) {
+			c->got[i].n = 0;
+			if (mg_generate_start(c->gen, i, prompt.v, prompt.n, o->seed, first + i, max_new, NULL, &e))
 				cli_die(NULL, "%s", e.msg);
+		}
 		if (o->tokens) {
-			if (mg_generate_run(c->gen, n, NULL, NULL, &e))
+			if (mg_generate_run(c->gen, n, take_token, c, &e))
 				cli_die(c->ckpt_name, "%s", e.msg);
 			for (uint32_t i = 0; i < n; i++)
-				put_record(c, prompt.v, prompt.n, gen[i], max_new);
+				put_record(c, prompt.v, prompt.n, c->got[i].v, c->got[i].n);
 			continue;
 		}
 		/* text: the first sample of the batch as it comes, then the others */
@@ -460,23 +492,22 @@ static void sample_mode(ctx *c)
 			put_text(c, prompt.v, prompt.n);
 		if (c->stream_text)
 			fflush(c->out.f);
-		if (mg_generate_run(c->gen, n, stream_token, c, &e))
+		if (mg_generate_run(c->gen, n, take_token, c, &e))
 			cli_die(c->ckpt_name, "%s", e.msg);
 		fputc('\n', c->out.f);
 		for (uint32_t i = 1; i < n; i++) {
 			fputs(SEPARATOR, c->out.f);
 			if (echo)
 				put_text(c, prompt.v, prompt.n);
-			put_text(c, gen[i], max_new);
+			put_text(c, c->got[i].v, c->got[i].n);
 			fputc('\n', c->out.f);
 		}
 		if (c->stream_text)
 			fflush(c->out.f);
 	}
 	close_output(c);
-	for (uint32_t i = 0; i < c->n_seq; i++)
-		free(gen[i]);
-	free(gen), free(counts);
+	got_free(c);
+	free(counts);
 	mg_ids_free(&prompt);
 }
 
@@ -494,8 +525,8 @@ static void complete_mode(ctx *c)
 	const opts *o = c->o;
 	const char *name;
 	mg_tokstream_data d;
-	uint64_t n_rec, most = 0, *start, long_prompts = 0;
-	uint32_t **gen, record_len = 0;
+	uint64_t n_rec, *start, long_prompts = 0;
+	uint32_t record_len = 0;
 	mg_err e;
 
 	read_stream(o->complete, &d, &name);
@@ -510,7 +541,6 @@ static void complete_mode(ctx *c)
 	}
 	for (uint64_t r = 0; r < n_rec; r++) {
 		uint64_t len = start[r + 1] - start[r], k = completion_len(c, len);
-		most = k > most ? k : most;
 		if (r == 0 && len + k <= UINT32_MAX)
 			record_len = (uint32_t)(len + k);
 		else if (len + k != record_len)
@@ -522,29 +552,26 @@ static void complete_mode(ctx *c)
 			 (unsigned long long)long_prompts, c->cfg.block_size, c->cfg.block_size);
 	start_engine(c, n_rec);
 	open_tokens(c, record_len);
-	gen = xmalloc(c->n_seq * sizeof *gen, "the completions");
-	for (uint32_t i = 0; i < c->n_seq; i++)
-		gen[i] = xmalloc(most * sizeof **gen, "the completions");
+	got_init(c);
 	c->t_start = mg_clock_now();
 	for (uint64_t first = 0; first < n_rec; first += c->n_seq) {
 		uint32_t n = (uint32_t)(n_rec - first < c->n_seq ? n_rec - first : c->n_seq);
 		for (uint32_t i = 0; i < n; i++) {
 			uint64_t r = first + i, len = start[r + 1] - start[r];
-			if (mg_generate_start(c->gen, i, d.ids + start[r], len, o->seed, r, completion_len(c, len), gen[i],
+			c->got[i].n = 0;
+			if (mg_generate_start(c->gen, i, d.ids + start[r], len, o->seed, r, completion_len(c, len), NULL,
 					      &e))
 				cli_die(NULL, "%s", e.msg);
 		}
-		if (mg_generate_run(c->gen, n, NULL, NULL, &e))
+		if (mg_generate_run(c->gen, n, take_token, c, &e))
 			cli_die(c->ckpt_name, "%s", e.msg);
 		for (uint32_t i = 0; i < n; i++) {
 			uint64_t r = first + i, len = start[r + 1] - start[r];
-			put_record(c, d.ids + start[r], len, gen[i], completion_len(c, len));
+			put_record(c, d.ids + start[r], len, c->got[i].v, c->got[i].n);
 		}
 	}
 	close_output(c);
-	for (uint32_t i = 0; i < c->n_seq; i++)
-		free(gen[i]);
-	free(gen);
+	got_free(c);
 	if (c->tk == &d.tk) /* the output is written: the tokenizer is no longer needed */
 		c->tk = NULL;
 	mg_tokstream_data_free(&d);

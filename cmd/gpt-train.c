@@ -23,6 +23,7 @@
 #include "bpe/bpe_encode.h"
 #include "infer/generate.h"
 #include "model/gpt.h"
+#include "model/gpt_memory.h"
 #include "train/train_data.h"
 #include "train/train_log.h"
 #include "train/train_setup.h"
@@ -1131,6 +1132,7 @@ int main(int argc, char **argv)
 	int resuming, have_vdata = 0, rc, failed = 0;
 	uint64_t steps_left, tokens_at_end, units, n_val = 0;
 	uint32_t max_len;
+	mg_gpt_memory mem;
 	char n1[32], n2[32];
 
 	cli_init("gpt-train", usage);
@@ -1215,6 +1217,13 @@ int main(int argc, char **argv)
 	max_len = mg_train_data_max_len(train);
 	if (r.val && mg_train_data_max_len(r.val) > max_len)
 		max_len = mg_train_data_max_len(r.val);
+	/* a step's buffers, before allocating them (a device reports its own) */
+	if (!be->device) {
+		mg_gpt_memory_alloc(g, st.micro_batch, max_len, MG_GPT_ALLOC_TRAIN, &mem);
+		if (mg_gpt_memory_check(&mem, &e))
+			cli_die(NULL, "--%s %u %s", st.micro_batch < st.batch ? "micro-batch" : "batch", st.micro_batch,
+				e.msg);
+	}
 	if (mg_trainer_init(&r.tr, g, train, &st, max_len, &e))
 		cli_die(be->device ? be->name : NULL, "%s", e.msg);
 	device_check(g);

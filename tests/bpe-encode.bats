@@ -10,7 +10,7 @@ TS="$ROOT/examples/data/tinyshakespeare.txt"
 # GPT-2 as a model file, made once per test file.
 setup_file() {
 	export GPT2TKZ="$BATS_FILE_TMPDIR/gpt2.tkz"
-	"$ROOT/bin/bpe-train" -q --import-gpt2 "$ROOT/tests/data/gpt2" -o "$GPT2TKZ"
+	"$BIN/bpe-train" -q --import-gpt2 "$ROOT/tests/data/gpt2" -o "$GPT2TKZ"
 }
 
 @test "bpe-encode: --help prints the man page synopsis, --version the version" {
@@ -275,7 +275,9 @@ setup_file() {
 	assert_failure 141
 }
 
+# bats test_tags=no-asan
 @test "bpe-encode: too little memory for a piece that cannot be cut is an error, not a crash" {
+	# no-asan: AddressSanitizer's shadow memory does not fit under ulimit -v
 	head -c 60000000 /dev/zero | tr '\0' a > huge.txt
 	run --separate-stderr bash -c "ulimit -v 600000; bpe-encode -q -m '$GPT2TKZ' -o out.tok huge.txt"
 	assert_failure 1
@@ -322,6 +324,16 @@ setup_file() {
 	run --separate-stderr bpe-encode -q --from-ids --vocab 10 -o x.tok big.txt
 	assert_failure 1
 	assert_equal "$stderr" "bpe-encode: big.txt: line 2: token 12 is outside the vocabulary of 10"
+	# an id over 2^32-1 as written, not clamped; a longer one by its digits
+	printf '1 4294967296\n' > huge-id.txt
+	run --separate-stderr bpe-encode -q --from-ids --vocab 10 -o x.tok huge-id.txt
+	assert_failure 1
+	assert_equal "$stderr" "bpe-encode: huge-id.txt: line 1: token 4294967296 is outside the vocabulary of 10"
+	printf '2\n18446744073709551616123 3\n' > huge-id.txt
+	run --separate-stderr bpe-encode -q --from-ids --vocab 10 -o x.tok huge-id.txt
+	assert_failure 1
+	assert_equal "$stderr" "bpe-encode: huge-id.txt: line 2: token 18446744073709551616... (23 digits) is outside the vocabulary of 10"
+	[ ! -e x.tok ]
 	run --separate-stderr bpe-encode --to-ids -m model.tkz
 	assert_failure 2
 	[[ "$stderr" == "bpe-encode: --to-ids takes no model, --no-embed or --level"* ]]

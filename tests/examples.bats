@@ -4,7 +4,7 @@
 load helpers
 
 run_example() {
-	run make -C "$ROOT/examples/$1" OUT="$BATS_TEST_TMPDIR/out" BIN="$ROOT/bin" THREADS=2
+	run make -C "$ROOT/examples/$1" OUT="$BATS_TEST_TMPDIR/out" BIN="$BIN" THREADS=2
 	[ "$status" -eq 0 ] || { echo "$output"; return 1; }
 	# a PNG picture
 	for p in "${@:2}"; do

@@ -3,7 +3,7 @@
 # concatenation and every kind of corruption (formats/*.md).
 load helpers
 
-MGCHECK="$ROOT/build/tests/tools/mgcheck"
+MGCHECK="$BUILD/tests/tools/mgcheck"
 VEC="$ROOT/formats/vectors"
 
 @test "formats: every good vector is read by the C readers" {

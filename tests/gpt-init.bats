@@ -298,10 +298,10 @@ print(a[("wte", "param")].data == d[("wte", "param")].data, a[("h.0.mlp.c_fc.wei
 }
 
 @test "gpt-init: refuses to write binary data to a terminal unless forced" {
-	run script -qec "$ROOT/bin/gpt-init --vocab 5 --layers 1 --embd 4 --heads 1 --block 2" /dev/null
+	run script -qec "$BIN/gpt-init --vocab 5 --layers 1 --embd 4 --heads 1 --block 2" /dev/null
 	assert_failure 2
 	assert_output --partial "gpt-init: refusing to write binary data to a terminal (use -o FILE, a pipe, or -f)"
-	run script -qec "$ROOT/bin/gpt-init -fq --vocab 5 --layers 1 --embd 4 --heads 1 --block 2 | wc -c" /dev/null
+	run script -qec "$BIN/gpt-init -fq --vocab 5 --layers 1 --embd 4 --heads 1 --block 2 | wc -c" /dev/null
 	assert_success
 }
 
@@ -339,4 +339,21 @@ print(a[("wte", "param")].data == d[("wte", "param")].data, a[("h.0.mlp.c_fc.wei
 		--time-shift --no-pos-emb --gelu erf -o a.ckpt
 	assert_success
 	assert_equal "$stderr" "gpt-init: 296 parameters (1 layer, 1 head, embd 4, block 2, vocab 5, circulant, time-shift, no pos-emb, gelu erf)"
+}
+
+@test "gpt-init: a model over the memory available is refused before it is allocated" {
+	# 552 GB of parameters: over any machine this runs on
+	run --separate-stderr gpt-init -q --embd 4096 --heads 8 --vocab 16777216 -o big.ckpt
+	assert_failure 1
+	assert_regex "$stderr" "^gpt-init: the model \(138,043,625,472 parameters\) needs 552\.2 GB for parameters, [0-9]+\.[0-9] GB available$"
+	[ ! -e big.ckpt ]
+	! compgen -G '.big.ckpt*'
+}
+
+# bats test_tags=no-asan
+@test "gpt-init: the memory available is what the process limit leaves" {
+	# no-asan: AddressSanitizer's shadow memory does not fit under ulimit -v
+	run --separate-stderr bash -c 'ulimit -v 4000000; gpt-init -q --embd 512 --vocab 16777216 -o big.ckpt'
+	assert_failure 1
+	assert_regex "$stderr" "^gpt-init: the model \(17,189,392,896 parameters\) needs 68\.8 GB for parameters, [0-4]\.[0-9] GB available$"
 }

@@ -11,7 +11,7 @@ TORCH="/usr/bin/python3 $ROOT/tests/bench/sample_torch.py"
 # with their parameters perturbed away from the init (time weights not 1).
 setup_file() {
 	cd "$BATS_FILE_TMPDIR" || exit 1
-	export PATH="$ROOT/bin:$PATH"
+	export PATH="$BIN:$PATH"
 	adder-gen -q --digits 2 -o train.tok
 	adder-gen -q --digits 2 --prompts -o prompts.tok
 	gpt-init -q --layers 2 --heads 4 --embd 32 --block 6 --data train.tok -o adder.ckpt
@@ -298,6 +298,10 @@ ids() { $MGREAD --ids "$1"; }
 	run --separate-stderr gpt-sample --prompt-file p.txt "$m"
 	assert_failure 1
 	assert_equal "$stderr" "gpt-sample: p.txt: byte 2: character U+00E9 is not in the model"
+	# a stream of no tokens (no ids array to copy: make check-asan's UBSan)
+	run --separate-stderr gpt-sample --prompt-tokens "$ROOT/formats/vectors/good/empty.tok" "$m"
+	assert_failure 1
+	assert_equal "$stderr" "gpt-sample: $ROOT/formats/vectors/good/empty.tok: the prompt is empty"
 	: > empty.txt
 	run --separate-stderr gpt-sample --prompt-file empty.txt "$m"
 	assert_failure 1
@@ -424,6 +428,25 @@ Try 'gpt-sample --help' for more information."
 	run script -qec "gpt-sample --prompt 12 --max-new-tokens 4 $m" /dev/null
 	assert_success
 	assert_output --regexp '^12[0-9]{4}'
+}
+
+# bats test_tags=no-asan
+@test "gpt-sample: nothing is allocated for --max-new-tokens up front" {
+	# no-asan: AddressSanitizer's shadow memory does not fit under ulimit -v.
+	# 10^9 tokens of the second sample would be 4 GB: the samples grow as
+	# they come, and the first one streams until head closes the pipe.
+	run --separate-stderr bash -c "ulimit -v 2000000; gpt-sample -j 1 --max-new-tokens 1000000000 --num-samples 2 --batch 2 '$(F adder.ckpt)' | head -c 100 > /dev/null; echo \"\${PIPESTATUS[0]}\""
+	assert_output "141"
+	assert_equal "$stderr" ""
+}
+
+@test "gpt-sample: a batch over the memory available is refused before it is allocated" {
+	# keys and values of 65,536 sequences of 65,536 positions: over any machine
+	gpt-init -q --layers 1 --embd 64 --heads 1 --block 65536 --vocab 10 -o long.ckpt
+	run --separate-stderr gpt-sample --tokens --num-samples 65536 --batch 65536 --max-new-tokens 1 -o s.tok long.ckpt
+	assert_failure 1
+	assert_regex "$stderr" "^gpt-sample: long\.ckpt: 65536 sequences at a time \(--batch\) needs 2216\.4 GB \(2216\.2 GB for activations\), [0-9]+\.[0-9] GB available$"
+	[ ! -e s.tok ]
 }
 
 @test "gpt-sample: write errors, closed pipes, and -o only when complete" {

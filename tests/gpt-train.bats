@@ -8,7 +8,7 @@ load helpers
 # first 20,000 characters as a stream, tiny models, 1-digit addition.
 setup_file() {
 	cd "$BATS_FILE_TMPDIR" || exit 1
-	export PATH="$ROOT/bin:$PATH"
+	export PATH="$BIN:$PATH"
 	bpe-train -q --chars -o chars.tkz "$ROOT/examples/data/tinyshakespeare.txt"
 	head -c 20000 "$ROOT/examples/data/tinyshakespeare.txt" > small.txt
 	bpe-encode -q -m chars.tkz -o text.tok small.txt
@@ -288,10 +288,12 @@ for s in range(1, 25):
 # A CUDA build (build/flags holds the flags of the build) makes the module
 # build/lib/mygpt-cuda.so, the only object linked against the CUDA
 # libraries; gpt-train loads it for --device cuda and for nothing else.
-cuda_build() { grep -q -- -DMG_HAVE_CUDA "$ROOT/build/flags"; }
+cuda_build() { grep -q -- -DMG_HAVE_CUDA "$BUILD/flags"; }
 
+# bats test_tags=no-asan
 @test "gpt-train: no tool links the CUDA libraries, and a run on the CPU loads none" {
-	for b in "$ROOT"/bin/*; do
+	# no-asan: UndefinedBehaviorSanitizer's runtime links libstdc++
+	for b in "$BIN"/*; do
 		run -0 ldd "$b"
 		refute_output --partial libcu # libcudart, libcublas, libcublasLt
 		refute_output --partial libstdc++
@@ -305,11 +307,11 @@ cuda_build() { grep -q -- -DMG_HAVE_CUDA "$ROOT/build/flags"; }
 
 @test "gpt-train: the CUDA module links the CUDA libraries and exports one entry" {
 	cuda_build || skip "a build without CUDA (CUDA=0) has no module"
-	run -0 ldd "$ROOT/build/lib/mygpt-cuda.so"
+	run -0 ldd "$BUILD/lib/mygpt-cuda.so"
 	assert_output --partial libcublas.so
 	assert_output --partial libcudart.so
 	refute_output --partial "not found"
-	run -0 nm -D --defined-only "$ROOT/build/lib/mygpt-cuda.so"
+	run -0 nm -D --defined-only "$BUILD/lib/mygpt-cuda.so"
 	assert_equal "$(awk '{ print $3 }' <<< "$output")" mg_backend_cuda_module
 }
 
@@ -317,7 +319,7 @@ cuda_build() { grep -q -- -DMG_HAVE_CUDA "$ROOT/build/flags"; }
 	cuda_build || skip "a build without CUDA (CUDA=0) says so (tested above)"
 	here=$(pwd -P) # as /proc/self/exe names it
 	mkdir -p inst/bin
-	cp "$ROOT/bin/gpt-train" inst/bin/
+	cp "$BIN/gpt-train" inst/bin/
 	# an installed tool (PREFIX/bin/) looks in PREFIX/lib/mygpt/
 	run --separate-stderr inst/bin/gpt-train --device cuda --data "$(F text.tok)" --iters 1 -o out.ckpt "$(F tiny.ckpt)"
 	assert_failure 1
@@ -354,8 +356,8 @@ cuda_build() { grep -q -- -DMG_HAVE_CUDA "$ROOT/build/flags"; }
 	fi
 	here=$(pwd -P) # as /proc/self/exe names it
 	mkdir -p inst/bin inst/lib/mygpt
-	cp "$ROOT/bin/gpt-train" inst/bin/
-	cp "$ROOT/build/lib/mygpt-cuda.so" inst/lib/mygpt/
+	cp "$BIN/gpt-train" inst/bin/
+	cp "$BUILD/lib/mygpt-cuda.so" inst/lib/mygpt/
 	# loaded (CUDA then finds no GPU), where the build tree's is not found
 	run --separate-stderr env LD_DEBUG=files inst/bin/gpt-train --device cuda --data "$(F text.tok)" --iters 1 \
 		-o out.ckpt "$(F tiny.ckpt)"
@@ -567,7 +569,7 @@ EOF
 		sleep "0.$((RANDOM % 5))$((RANDOM % 10))"
 		kill -9 $pid
 		wait $pid || true
-		"$ROOT/build/tests/tools/mgcheck" run.ckpt
+		"$BUILD/tests/tools/mgcheck" run.ckpt
 		run $MGREAD --dump run.ckpt
 		assert_success
 		assert_output --regexp "^checkpoint keys=13 train=26 "
@@ -854,6 +856,17 @@ Try 'gpt-train --help' for more information."
 	[[ "$stderr" =~ ^"gpt-train: <stdout>: write error: No space left on device; the rescue files gpt-train-"[0-9]+".ckpt and /nonexistent/gpt-train-"[0-9]+".ckpt could not be written either (cannot create a temporary file beside it: No such file or directory): step 2 is lost"$ ]]
 }
 
+@test "gpt-train: a batch over the memory available is refused before it is allocated" {
+	run --separate-stderr gpt-train -q --data "$(F text.tok)" --batch 100000000 --iters 1 -o x.ckpt "$(F small.ckpt)"
+	assert_failure 1
+	assert_regex "$stderr" "^gpt-train: --batch 100000000 needs 24361\.6 GB \(18614\.4 GB for activations\), [0-9]+\.[0-9] GB available$"
+	run --separate-stderr gpt-train -q --data "$(F text.tok)" --batch 100000000 --micro-batch 10000000 --iters 1 \
+		-o x.ckpt "$(F small.ckpt)"
+	assert_failure 1
+	assert_regex "$stderr" "^gpt-train: --micro-batch 10000000 needs 2436\.2 GB \(1861\.4 GB for activations\), [0-9]+\.[0-9] GB available$"
+	[ ! -e x.ckpt ]
+}
+
 @test "gpt-train: -o, --log and --best write devices in place and fail on a write error" {
 	[ -c /dev/full ] || skip "no /dev/full"
 	run --separate-stderr gpt-train -q --data "$(F text.tok)" --iters 2 --batch 2 -o /dev/full "$(F tiny.ckpt)"
@@ -900,6 +913,12 @@ gpt-train: /dev/full: write error: No space left on device; saved step 3 to $r.c
 	assert_line --regexp "^gpt-train: /dev/full: does not hold the best checkpoint \(step [24]\): its save failed$"
 	[ -c /dev/full ]
 	assert_equal "$(trai out.ckpt step)" 4
+	# the samples' file too
+	run --separate-stderr gpt-train -q --data "$(F text.tok)" --iters 2 --batch 2 --sample-every 1 --sample-length 5 \
+		--sample-file /dev/full -o x.ckpt "$(F tiny.ckpt)"
+	assert_failure 1
+	assert_equal "$stderr" "gpt-train: /dev/full: write error: No space left on device"
+	[ -c /dev/full ]
 	# /dev/null takes everything, and stays a device
 	run --separate-stderr gpt-train -q --data "$(F text.tok)" --iters 2 --batch 2 --save-every 1 -o /dev/null \
 		"$(F tiny.ckpt)"

@@ -1,4 +1,4 @@
-# Shared setup for the bats tests: tools from ./bin, bats-assert, a scratch
+# Shared setup for the bats tests: tools from ./bin (or $MYGPT_BIN), bats-assert, a scratch
 # folder per test. Load with: load helpers
 bats_load_library bats-support 2>/dev/null || load '/usr/lib/bats/bats-support/load'
 bats_load_library bats-assert 2>/dev/null || load '/usr/lib/bats/bats-assert/load'
@@ -6,7 +6,10 @@ bats_load_library bats-assert 2>/dev/null || load '/usr/lib/bats/bats-assert/loa
 bats_require_minimum_version 1.5.0
 
 ROOT="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"
-export PATH="$ROOT/bin:$PATH"
+# the tools and test programs of this build (make check-asan names others)
+BIN="${MYGPT_BIN:-$ROOT/bin}"
+BUILD="${MYGPT_BUILD:-$ROOT/build}"
+export PATH="$BIN:$PATH"
 export LC_ALL=C.UTF-8
 MGREAD="/usr/bin/python3 $ROOT/tests/formats/mgread.py"
 

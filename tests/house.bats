@@ -74,3 +74,16 @@ copy_tree() {
 	run -0 sh "$ROOT/tests/house/pipeline.sh"
 	assert_equal "$output" "$first"
 }
+
+@test "house: every file a tool writes goes through lib/io/outfile" {
+	# no other code opens a file for writing, creates or renames one: each
+	# output gets the temporary file, the lock, the fsync and the rename
+	cd "$ROOT"
+	run grep -rnE 'fopen\([^)]*"[wa]|\brename\(|mkstemp|mkostemp|\bcreat\(|open\([^)]*O_(WRONLY|RDWR|CREAT)|fdopen\(|freopen\(' \
+		lib cmd cuda --include='*.c' --include='*.cu' --include='*.h'
+	run grep -v '^lib/io/outfile\.[ch]:' <<<"$output"
+	assert_output ""
+	# the check finds one
+	run grep -cE 'fopen\([^)]*"[wa]' "$ROOT/tests/unit/test_outfile.c"
+	[ "$output" -gt 0 ]
+}

@@ -13,7 +13,7 @@ load helpers
 	for c in "$ROOT"/cmd/*.c; do
 		t=$(basename "$c" .c)
 		[ -f "$ROOT/man/$t.1" ] || { echo "no man/$t.1"; return 1; }
-		[ -x "$ROOT/bin/$t" ] || { echo "no bin/$t"; return 1; }
+		[ -x "$BIN/$t" ] || { echo "no bin/$t"; return 1; }
 		[ "$(help_synopsis "$t")" = "$(man_synopsis "$t.1")" ] || {
 			echo "$t: --help: $(help_synopsis "$t")"
 			echo "$t: man:    $(man_synopsis "$t.1")"

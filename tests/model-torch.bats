@@ -4,11 +4,11 @@
 # formats/checkpoint.md, on random tiny configurations of every variant.
 load helpers
 
-DUMP="$ROOT/build/tests/model/gpt-dump"
+DUMP="$BUILD/tests/model/gpt-dump"
 
 @test "model: logits, loss, gradients and AdamW steps agree with PyTorch" {
 	[ -x "$DUMP" ] || { echo "no $DUMP: run make check"; return 1; }
-	run /usr/bin/python3 "$ROOT/tests/model/torch_ref.py" "$ROOT/bin" "$DUMP" --configs 36
+	run /usr/bin/python3 "$ROOT/tests/model/torch_ref.py" "$BIN" "$DUMP" --configs 36
 	# the worst errors, in the TAP output
 	printf '%s\n' "$output" | sed 's/^/# /' >&3
 	assert_success
@@ -20,7 +20,7 @@ DUMP="$ROOT/build/tests/model/gpt-dump"
 	[ -x "$DUMP" ] || { echo "no $DUMP: run make check"; return 1; }
 	# gpt-dump perturbs the parameters; --tol 0 demands bit-exact float64
 	# agreement, which a float32 model cannot reach: the check can fail
-	run /usr/bin/python3 "$ROOT/tests/model/torch_ref.py" "$ROOT/bin" "$DUMP" --configs 2 --tol 0
+	run /usr/bin/python3 "$ROOT/tests/model/torch_ref.py" "$BIN" "$DUMP" --configs 2 --tol 0
 	assert_failure 1
 	assert_line --partial "OVER 0"
 }

@@ -109,9 +109,15 @@ static int end_num(mg_idtext_reader *r, mg_ids *out, mg_err *e)
 	if (!r->in_num)
 		return MG_OK;
 	r->in_num = 0;
-	if (r->num >= r->vocab_size)
-		return mg_err_set(e, MG_E_INVAL, "line %llu: token %llu is outside the vocabulary of %u",
-				  (unsigned long long)r->line, (unsigned long long)r->num, r->vocab_size);
+	if (r->num >= r->vocab_size) {
+		/* the number the user wrote, not its clamped value */
+		if (r->n_digits > 20)
+			return mg_err_set(e, MG_E_INVAL, "line %llu: token %.20s... (%llu digits) is outside the vocabulary of %u",
+					  (unsigned long long)r->line, r->digits, (unsigned long long)r->n_digits,
+					  r->vocab_size);
+		return mg_err_set(e, MG_E_INVAL, "line %llu: token %s is outside the vocabulary of %u",
+				  (unsigned long long)r->line, r->digits, r->vocab_size);
+	}
 	if (out->n == out->cap && mg_ids_reserve(out, 1))
 		return mg_err_set(e, MG_E_NOMEM, "out of memory");
 	out->v[out->n++] = (uint32_t)r->num;
@@ -160,6 +166,13 @@ int mg_idtext_read(mg_idtext_reader *r, mg_ids *out, mg_ids *line_ends, int *eof
 			r->num = r->in_num ? r->num * 10 + (uint64_t)(c - '0') : (uint64_t)(c - '0');
 			if (r->num > UINT32_MAX)
 				r->num = UINT32_MAX; /* stays out of range */
+			if (!r->in_num)
+				r->n_digits = 0;
+			if (r->n_digits < 20) {
+				r->digits[r->n_digits] = (char)c;
+				r->digits[r->n_digits + 1] = 0;
+			}
+			r->n_digits++;
 			r->in_num = 1;
 			continue;
 		}

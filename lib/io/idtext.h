@@ -34,7 +34,9 @@ typedef struct mg_idtext_reader {
 	FILE *f;
 	uint32_t vocab_size; /* ids must be below it */
 	uint64_t line, col;  /* position of the next byte, from 1 */
-	uint64_t num;        /* the number being read */
+	uint64_t num;        /* the number being read (UINT32_MAX once above it) */
+	uint64_t n_digits;   /* its digits so far */
+	char digits[24];     /* its first 20 digits as written, for messages */
 	int in_num, line_ids, eof;
 	mg_buf *masks;       /* when set, "(id)" is allowed and masks get 0/1 per id */
 	int paren;           /* inside "(", before its ")" */
@@ -49,7 +51,9 @@ void mg_idtext_reader_masks(mg_idtext_reader *r, mg_buf *masks);
  * (when not NULL) the number of ids in out at each end of a line that had
  * ids. *eof is set at the end of the input. Errors name the line and column:
  * a character other than a digit, space, tab or newline (a carriage return
- * before a newline is allowed), or an id not below vocab_size. */
+ * before a newline is allowed), or an id not below vocab_size (the number as
+ * written; its first 20 digits and their count when longer). Nothing to
+ * free: on error the reader may be dropped. */
 int mg_idtext_read(mg_idtext_reader *r, mg_ids *out, mg_ids *line_ends, int *eof, mg_err *e);
 
 #endif

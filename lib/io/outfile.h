@@ -17,7 +17,10 @@ typedef struct mg_outfile mg_outfile;
  *   FIFO, a terminal): that file, opened for writing in place;
  * - otherwise (a regular file, or none yet): a new temporary file in the
  *   same folder (mg_outfile_tmp_template), mode 0666 less the umask, which
- *   mg_outfile_commit renames over path; path is untouched until then.
+ *   mg_outfile_commit renames over path; path is untouched until then. The
+ *   handle holds an flock(2) on it until then, and first removes the
+ *   temporary files of path that no process holds locked: those of a
+ *   writer killed by a signal it cannot catch (kill -9) or a crash.
  * MG_E_IO ("cannot create a temporary file beside it: ...", or strerror for
  * a file opened in place), MG_E_NOMEM; *o is NULL on error. The message
  * does not name the file: callers print mg_outfile_name's, or path. */
@@ -59,10 +62,11 @@ int mg_outfile_publish(mg_outfile *o, mg_err *e);
  * o may be NULL. */
 void mg_outfile_abort(mg_outfile *o);
 
-/* The temporary name for path, as a mkstemp(3) template: ".NAME.XXXXXX"
- * in path's folder. A malloc'd string, NULL when out of memory. The one
- * place temporary names are made: a leftover of a killed process is
- * recognisable from the final name. */
+/* The temporary name for path, as a mkstemp(3) template:
+ * ".NAME.mygpt-XXXXXX" in path's folder. A malloc'd string, NULL when out
+ * of memory. The one place temporary names are made: a leftover of a killed
+ * process is recognisable from the final name, and the next
+ * mg_outfile_open of that name removes it. */
 char *mg_outfile_tmp_template(const char *path);
 
 /* Removes the temporary files of every output not yet committed or aborted
@@ -71,8 +75,18 @@ char *mg_outfile_tmp_template(const char *path);
  * as they are; do not use them afterwards. */
 void mg_outfile_remove_pending(void);
 
+/* A test hook, for tests of what a kill -9 in the middle of a write
+ * leaves: with MYGPT_TEST_OUTFILE_KILL="N:K" in the environment, the
+ * process sends itself SIGKILL once K bytes of the N-th temporary file
+ * that mg_outfile_open creates (counting from 1) are written (K = 0: as
+ * soon as it exists), or just before its rename when fewer are written.
+ * That file is then written without stdio's buffer. Unset, nothing
+ * changes. */
+
 /* Threads: open and check read the umask by setting it, so run them in
- * one thread at a time; a handle is used by one thread at a time.
+ * one thread at a time; a handle is used by one thread at a time. Other
+ * processes may write the same final name at the same time: each has its
+ * own locked temporary file, and the last commit wins.
  * mg_outfile_remove_pending may run at any moment. */
 
 #endif

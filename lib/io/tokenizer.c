@@ -366,6 +366,8 @@ static int parse_chunk(mg_tokenizer *tk, const mg_chunk *c, mg_err *e)
 		tk->width = mg_cur_u32(&cur);
 		tk->height = mg_cur_u32(&cur);
 		n = mg_cur_u32(&cur);
+		if (!mg_cur_ok(&cur)) /* shorter than its 12-byte header */
+			return mg_err_set(e, MG_E_CORRUPT, "chunk '%s' has the wrong size", c->type);
 		if (n > tk->vocab_size || (uint64_t)n * 3 != mg_cur_left(&cur))
 			return mg_err_set(e, MG_E_CORRUPT, "colour count %u does not match the chunk size", n);
 		tk->palette = malloc(n ? 3 * (size_t)n : 1);

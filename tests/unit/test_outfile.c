@@ -1,13 +1,17 @@
 /* Atomic output files (lib/io/outfile.h): a regular file replaced whole by
- * a rename and nothing left behind, abort and the pending-file cleanup, a
- * FIFO and devices written in place, and errors as MG_E_IO. */
+ * a rename and nothing left behind, abort and the pending-file cleanup, the
+ * removal of a killed writer's temporary files (and only those), concurrent
+ * writers, a FIFO and devices written in place, and errors as MG_E_IO. */
 #include "check.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "io/outfile.h"
@@ -76,11 +80,11 @@ static void test_template(void)
 {
 	char *t;
 
-	CHECK_STR(t = mg_outfile_tmp_template("a/b/run.ckpt"), "a/b/.run.ckpt.XXXXXX");
+	CHECK_STR(t = mg_outfile_tmp_template("a/b/run.ckpt"), "a/b/.run.ckpt.mygpt-XXXXXX");
 	free(t);
-	CHECK_STR(t = mg_outfile_tmp_template("x"), ".x.XXXXXX");
+	CHECK_STR(t = mg_outfile_tmp_template("x"), ".x.mygpt-XXXXXX");
 	free(t);
-	CHECK_STR(t = mg_outfile_tmp_template("/top"), "/.top.XXXXXX");
+	CHECK_STR(t = mg_outfile_tmp_template("/top"), "/.top.mygpt-XXXXXX");
 	free(t);
 }
 
@@ -101,7 +105,7 @@ static void test_regular(void)
 	/* until the commit the old file stands, beside the temporary one */
 	CHECK_STR(read_file(path, buf, sizeof buf), "old\n");
 	CHECK_EQ(entries("out.txt", tmp, sizeof tmp), 2);
-	CHECK(!strncmp(tmp, ".out.txt.", 9) && strlen(tmp) == 15);
+	CHECK(!strncmp(tmp, ".out.txt.mygpt-", 15) && strlen(tmp) == 21);
 	CHECK_EQ(mg_outfile_commit(o, &e), MG_OK);
 	CHECK_STR(read_file(path, buf, sizeof buf), "new contents\n");
 	CHECK_EQ(entries(NULL, NULL, 0), 1);
@@ -149,6 +153,166 @@ static void test_abort_and_pending(void)
 	mg_outfile_remove_pending();
 	CHECK_STR(read_file(path2, buf, sizeof buf), "kept\n");
 	unlink(path2);
+}
+
+static int exists(const char *name)
+{
+	char p[512];
+	struct stat st;
+
+	path_of(p, sizeof p, name);
+	return lstat(p, &st) == 0;
+}
+
+/* Temporary files left by a killed writer go at the next open of the same
+ * name; those held by a live writer, those of other names and files that
+ * only look alike stay. */
+static void test_stale(void)
+{
+	static const char *keep[] = { ".out.txt.mygpt-short", ".other.txt.mygpt-Abc123", ".out.txt.Abc123",
+				      ".out.txt.mygpt-Abc1234", "out.txt.mygpt-Abc123" };
+	char path[512], p[512], buf[256];
+	mg_outfile *o, *o2;
+	mg_err e;
+	int held, n0;
+
+	path_of(path, sizeof path, "out.txt");
+	n0 = entries(NULL, NULL, 0);
+	path_of(p, sizeof p, ".out.txt.mygpt-Abc123");
+	write_file(p, "stale");
+	path_of(p, sizeof p, ".out.txt.mygpt-Lck456"); /* a live writer's */
+	write_file(p, "live");
+	held = open(p, O_RDONLY);
+	CHECK(held >= 0 && flock(held, LOCK_EX) == 0);
+	path_of(p, sizeof p, ".out.txt.mygpt-Sym789"); /* not a regular file */
+	CHECK(symlink("out.txt", p) == 0);
+	for (size_t i = 0; i < sizeof keep / sizeof *keep; i++) {
+		path_of(p, sizeof p, keep[i]);
+		write_file(p, "x");
+	}
+	CHECK_EQ(mg_outfile_open(&o, path, &e), MG_OK);
+	CHECK(!exists(".out.txt.mygpt-Abc123"));
+	CHECK(exists(".out.txt.mygpt-Lck456"));
+	CHECK(exists(".out.txt.mygpt-Sym789"));
+	for (size_t i = 0; i < sizeof keep / sizeof *keep; i++)
+		CHECK(exists(keep[i]));
+	/* a second writer of the same name leaves the first one's file */
+	CHECK_EQ(mg_outfile_open(&o2, path, &e), MG_OK);
+	fputs("second\n", mg_outfile_file(o2));
+	fputs("first\n", mg_outfile_file(o));
+	CHECK_EQ(mg_outfile_commit(o, &e), MG_OK);
+	CHECK_EQ(mg_outfile_commit(o2, &e), MG_OK);
+	CHECK_STR(read_file(path, buf, sizeof buf), "second\n");
+	CHECK_EQ(entries(NULL, NULL, 0), n0 + 7);
+	/* the live writer dies: its file goes at the next open */
+	close(held);
+	CHECK_EQ(mg_outfile_open(&o, path, &e), MG_OK);
+	CHECK(!exists(".out.txt.mygpt-Lck456"));
+	fputs("new contents\n", mg_outfile_file(o));
+	CHECK_EQ(mg_outfile_commit(o, &e), MG_OK);
+	path_of(p, sizeof p, ".out.txt.mygpt-Sym789");
+	unlink(p);
+	for (size_t i = 0; i < sizeof keep / sizeof *keep; i++) {
+		path_of(p, sizeof p, keep[i]);
+		unlink(p);
+	}
+	CHECK_EQ(entries(NULL, NULL, 0), n0);
+}
+
+/* A writer killed with SIGKILL while its output is open leaves its
+ * temporary file (nothing runs in the process); the next open removes it.
+ * The child says through a pipe when its file exists. */
+static void test_killed(void)
+{
+	char path[512], first[256];
+	mg_outfile *o;
+	mg_err e;
+	int fds[2], st, n0 = entries(NULL, NULL, 0);
+	char c;
+	pid_t pid;
+
+	path_of(path, sizeof path, "killed.txt");
+	CHECK(pipe(fds) == 0);
+	if ((pid = fork()) == 0) {
+		close(fds[0]);
+		if (mg_outfile_open(&o, path, &e))
+			_exit(1);
+		fputs("half", mg_outfile_file(o));
+		fflush(mg_outfile_file(o));
+		if (write(fds[1], "y", 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(fds[1]);
+	CHECK(read(fds[0], &c, 1) == 1);
+	close(fds[0]);
+	kill(pid, SIGKILL);
+	CHECK(waitpid(pid, &st, 0) == pid && WIFSIGNALED(st));
+	CHECK_EQ(entries("out.txt", first, sizeof first), n0 + 1);
+	CHECK(!strncmp(first, ".killed.txt.mygpt-", 18));
+	CHECK_EQ(mg_outfile_open(&o, path, &e), MG_OK);
+	fputs("whole\n", mg_outfile_file(o));
+	CHECK_EQ(mg_outfile_commit(o, &e), MG_OK);
+	CHECK_EQ(entries(NULL, NULL, 0), n0 + 1); /* killed.txt only */
+	unlink(path);
+}
+
+/* Writers in several processes replace the same name over and over, each
+ * opening (and so cleaning) while the others write: no live writer loses
+ * its temporary file (its rename would fail), the file is always one whole
+ * version, and nothing is left. */
+static void test_concurrent(void)
+{
+	enum { WRITERS = 4, ROUNDS = 60, LINES = 200 };
+	char path[512], buf[16384];
+	pid_t pids[WRITERS];
+	int n0 = entries(NULL, NULL, 0), failed = 0;
+
+	path_of(path, sizeof path, "shared.txt");
+	for (int w = 0; w < WRITERS; w++) {
+		if ((pids[w] = fork()) == 0) {
+			for (int r = 0; r < ROUNDS; r++) {
+				mg_outfile *o;
+				mg_err e;
+				if (mg_outfile_open(&o, path, &e)) {
+					fprintf(stderr, "writer %d: open: %s\n", w, e.msg);
+					_exit(1);
+				}
+				for (int l = 0; l < LINES; l++)
+					fprintf(mg_outfile_file(o), "%d %d\n", w, r);
+				if (mg_outfile_commit(o, &e)) {
+					fprintf(stderr, "writer %d: commit: %s\n", w, e.msg);
+					_exit(1);
+				}
+				/* a reader sees one whole version */
+				FILE *f = fopen(path, "rb");
+				size_t got = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+				int a, b, k = 0, first_a = -1, first_b = -1;
+				char *q = buf;
+				if (f)
+					fclose(f);
+				buf[got] = 0;
+				for (int used; sscanf(q, "%d %d\n%n", &a, &b, &used) == 2; q += used, k++) {
+					if (first_a < 0)
+						first_a = a, first_b = b;
+					if (a != first_a || b != first_b)
+						_exit(2);
+				}
+				if (k != LINES)
+					_exit(3);
+			}
+			_exit(0);
+		}
+	}
+	for (int w = 0; w < WRITERS; w++) {
+		int st;
+		if (waitpid(pids[w], &st, 0) != pids[w] || !WIFEXITED(st) || WEXITSTATUS(st))
+			failed++;
+	}
+	CHECK_EQ(failed, 0);
+	CHECK_EQ(entries(NULL, NULL, 0), n0 + 1); /* shared.txt only */
+	unlink(path);
 }
 
 static void test_publish(void)
@@ -316,6 +480,9 @@ int main(void)
 	test_template();
 	test_regular();
 	test_abort_and_pending();
+	test_stale();
+	test_killed();
+	test_concurrent();
 	test_publish();
 	test_fifo();
 	test_devices_and_errors();

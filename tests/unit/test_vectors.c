@@ -495,6 +495,24 @@ static void make_all(void)
 		at = chunk_at(&v->bytes, 0, 0, &sz);
 		v->bytes.data[at + MG_CHUNK_HEADER] = 9;
 		fix_crc(&v->bytes, at);
+
+		/* a palette chunk that ends before its count (8 of its 12-byte
+		 * header) */
+		v = add_bad("short-palt.tkz", "corrupt", "chunk 'PALT' has the wrong size");
+		mg_member_pack_start(&v->bytes, mg_magic_tokenizer);
+		raw.len = 0;
+		mg_buf_u32(&raw, MG_TOKENIZER_PALETTE);
+		mg_buf_u32(&raw, 4);
+		mg_buf_u32(&raw, 0);
+		mg_buf_u32(&raw, 0);
+		mg_chunk_pack(&v->bytes, "HEAD", 0, raw.data, raw.len, 6, &e);
+		raw.len = 0;
+		mg_buf_u32(&raw, 2);
+		mg_buf_u32(&raw, 2);
+		mg_chunk_pack(&v->bytes, "PALT", 0, raw.data, raw.len, 6, &e);
+		raw.len = 0;
+		mg_buf_u32(&raw, 2);
+		mg_chunk_pack(&v->bytes, "TAIL", 0, raw.data, raw.len, 6, &e);
 		mg_buf_free(&raw);
 	}
 
