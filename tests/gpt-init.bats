@@ -317,7 +317,7 @@ print(a[("wte", "param")].data == d[("wte", "param")].data, a[("h.0.mlp.c_fc.wei
 @test "gpt-init: killed while writing, it leaves neither the file nor its temporary" {
 	gpt-init -q --vocab 65 --layers 12 -o big.ckpt &
 	pid=$!
-	for _ in $(seq 200); do
+	for _ in $(seq 6000); do
 		compgen -G '.big.ckpt.*' > /dev/null && break
 		sleep 0.05
 	done

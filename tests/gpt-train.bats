@@ -464,7 +464,7 @@ EOF
 	gpt-train -q -j 1 --data "$(F text.tok)" --iters 1000000 --batch 2 --final-tokens 100000 --log-every 1 \
 		--log int.tsv -o int.ckpt "$(F tiny.ckpt)" 2> err.txt &
 	pid=$!
-	for i in $(seq 400); do [ -e int.tsv ] && [ "$(wc -l < int.tsv)" -gt 20 ] && break; sleep 0.05; done
+	for i in $(seq 6000); do [ -e int.tsv ] && [ "$(wc -l < int.tsv)" -gt 20 ] && break; sleep 0.05; done
 	kill -INT $pid
 	st=0
 	wait $pid || st=$?
@@ -487,7 +487,7 @@ EOF
 	gpt-train -j 1 --data "$(F text.tok)" --iters 1000000 --batch 2 --log-every 1 --log t.tsv --no-optimizer \
 		--val-split 0.1 --eval-every 1 --eval-batches 1 -o t.ckpt "$(F tiny.ckpt)" 2> err.txt &
 	pid=$!
-	for i in $(seq 400); do [ -e t.tsv ] && [ "$(wc -l < t.tsv)" -gt 5 ] && break; sleep 0.05; done
+	for i in $(seq 6000); do [ -e t.tsv ] && [ "$(wc -l < t.tsv)" -gt 5 ] && break; sleep 0.05; done
 	kill -TERM $pid
 	st=0
 	wait $pid || st=$?
@@ -565,7 +565,7 @@ EOF
 		gpt-train -q -j 1 --data "$(F text.tok)" --iters 1000000 --batch 2 --save-every 1 -o run.ckpt \
 			"$(F small.ckpt)" &
 		pid=$!
-		for i in $(seq 500); do [ -e run.ckpt ] && break; sleep 0.02; done
+		for i in $(seq 15000); do [ -e run.ckpt ] && break; sleep 0.02; done
 		sleep "0.$((RANDOM % 5))$((RANDOM % 10))"
 		kill -9 $pid
 		wait $pid || true
@@ -578,7 +578,7 @@ EOF
 	# a killed file resumes
 	gpt-train -q -j 1 --data "$(F text.tok)" --iters 1000000 --batch 2 --save-every 3 -o run.ckpt "$(F small.ckpt)" &
 	pid=$!
-	for i in $(seq 500); do [ -e run.ckpt ] && break; sleep 0.02; done
+	for i in $(seq 15000); do [ -e run.ckpt ] && break; sleep 0.02; done
 	sleep 0.2
 	kill -9 $pid
 	wait $pid || true
