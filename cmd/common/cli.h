@@ -70,6 +70,10 @@ int cli_parse_choice(const char *opt, const char *arg, const char *const *choice
 /* The file operand or stdin ("-" or NULL). The name for messages is
  * "<stdin>" for stdin. Dies when the file cannot be opened. */
 FILE *cli_open_in(const char *path, const char **name);
+/* A usage error when path names stdin ("-" or NULL) and stdin is a
+ * terminal: binary input (what) is never typed, and a tool waiting on it
+ * would look hung. */
+void cli_in_refuse_tty(const char *path, const char *what);
 /* Closes an input; dies on a read error. */
 void cli_close_in(FILE *f, const char *name);
 
@@ -106,6 +110,10 @@ void cli_close_stdout(void);
 /* v with its thousands grouped, for messages: 9590272 -> "9,590,272" (in
  * buf, of n bytes; 32 hold any value). Returns buf. */
 const char *cli_grouped(uint64_t v, char *buf, size_t n);
+
+/* "s" unless n is 1, for counted nouns in messages: "%u layer%s", n,
+ * cli_s(n). */
+const char *cli_s(uint64_t n);
 
 /* Whether stderr is a terminal (progress bars only then). */
 int cli_stderr_tty(void);
