@@ -266,8 +266,8 @@ ids() { $MGREAD --ids "$1"; }
 	run --separate-stderr bash -c "gpt-init -q --layers 1 --heads 2 --embd 16 --block 16 --data '$(F train.tok)' | gpt-sample -v --max-new-tokens 10 --num-samples 2"
 	assert_success
 	assert_equal "${#lines[@]}" 3
-	[[ "${stderr_lines[0]}" =~ ^"gpt-sample: <stdin>: 1 layer, 2 heads, embd 16, block 16, vocab 10, vanilla; 2 sequences, "[0-9.]+" MiB, "[0-9]+" threads?"(" (or 1, by timing)")?$ ]]
-	[[ "${stderr_lines[1]}" =~ ^"gpt-sample: 20 tokens in "[0-9.]+" s: "[0-9.]+" tokens/s; 20 positions evaluated, 0 windows recomputed; "[0-9]+" threads? at the end"$ ]]
+	[[ "${stderr_lines[0]}" =~ ^"gpt-sample: <stdin>: 1 layer, 2 heads, embd 16, block 16, vocab 10, vanilla; 2 sequences, "[0-9.]+" MiB, "[0-9]+" thread"s?(" (or 1, by timing)")?$ ]]
+	[[ "${stderr_lines[1]}" =~ ^"gpt-sample: 20 tokens in "[0-9.]+" s: "[0-9.]+" tokens/s; 20 positions evaluated, 0 windows recomputed; "[0-9]+" thread"s?" at the end"$ ]]
 	# an explicit -j is kept
 	run --separate-stderr bash -c "gpt-sample -v -j 1 --max-new-tokens 3 '$(F adder.ckpt)'"
 	[[ "${stderr_lines[0]}" == *", 1 thread" ]]
