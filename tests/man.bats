@@ -81,3 +81,15 @@ for o, c in (("\u201c", "\u201d"), ("\u2018", "\u2019")):
 	run bash -c "mandoc -Tutf8 '$ROOT/man/gpt-train.1' | col -b | tr -s ' \n' '  '"
 	assert_output --partial "--lr-schedule cosine-min --beta2 0.99"
 }
+
+@test "man: every tool takes the common options -o -f -q -v -h -V, and its page documents -q and -v" {
+	for c in "$ROOT"/cmd/*.c; do
+		t=$(basename "$c" .c)
+		for o in "-o, --output" "-f, --force" "-q, --quiet" "-v, --verbose" "-h, --help" "-V, --version"; do
+			"$t" --help | grep -q -- "^  $o " || { echo "$t --help: no $o"; return 1; }
+		done
+		for o in q v; do
+			grep -q "^\.It Fl $o , Fl Fl" "$ROOT/man/$t.1" || { echo "man/$t.1: no -$o"; return 1; }
+		done
+	done
+}

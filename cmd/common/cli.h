@@ -19,7 +19,10 @@ enum { CLI_EXIT_OK = 0, CLI_EXIT_ERROR = 1, CLI_EXIT_USAGE = 2 };
  * lettered once (the same letter means the same thing in every tool). A
  * tool's table lists its own options and those of these it takes, and ends
  * with CLI_OPTIONS_END: -o/--output, -f/--force, -q/--quiet, -h/--help and
- * -V/--version, which every tool has, then the terminator. */
+ * -V/--version, then the terminator. Every tool also takes -v
+ * (CLI_OPTION_VERBOSE), each with its own meaning in its page; -s and -j
+ * where a tool draws random numbers or computes on threads
+ * (tests/man.bats checks the common ones). */
 #define CLI_OPTION_SEED { "seed", required_argument, NULL, 's' }
 #define CLI_OPTION_THREADS { "threads", required_argument, NULL, 'j' }
 #define CLI_OPTION_VERBOSE { "verbose", no_argument, NULL, 'v' }
