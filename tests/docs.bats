@@ -85,7 +85,7 @@ make check"
 @test "docs: make install puts the tools, mygpt-plot-loss and every manual page under DESTDIR" {
 	run make -C "$ROOT" install DESTDIR="$BATS_TEST_TMPDIR/d" PREFIX=/p CUDA=0
 	assert_success
-	for t in adder-gen bpe-encode bpe-train gpt-init gpt-sample gpt-train mygpt-plot-loss; do
+	for t in adder-gen bpe-encode bpe-train gpt-init gpt-sample gpt-train mygpt-info mygpt-plot-loss; do
 		[ -x "d/p/bin/$t" ] || { echo "no d/p/bin/$t"; return 1; }
 	done
 	for m in "$ROOT"/man/*.[157]; do
