@@ -15,15 +15,20 @@ case $root in /|"") echo "fresh.sh: refusing to use '$root'" >&2; exit 2 ;; esac
 t0=$(date +%s)
 step() { echo "fresh: $(( $(date +%s) - t0 ))s: $*" >&2; }
 
-for m in proc sys dev; do umount "$root/$m" 2>/dev/null || :; done
-rm -rf "$root"
+for m in proc sys dev; do umount -R "$root/$m" 2>/dev/null || :; done
+# never remove through a mount left from an earlier run (its /dev is the host's)
+if grep -q " $root/" /proc/mounts; then
+	echo "fresh.sh: $root still has mounts; umount them first" >&2
+	exit 1
+fi
+rm -rf --one-file-system "$root"
 step "debootstrap --variant=minbase bookworm $root"
 debootstrap --variant=minbase bookworm "$root" "$mirror" >"$root.log" 2>&1 ||
 	{ tail -20 "$root.log" >&2; exit 1; }
 mount -t proc proc "$root/proc"
 mount --rbind /sys "$root/sys"
 mount --rbind /dev "$root/dev"
-trap 'for m in proc sys dev; do umount -l "$root/$m" 2>/dev/null || :; done' EXIT
+trap 'for m in proc sys dev; do umount -R -l "$root/$m" 2>/dev/null || :; done' EXIT
 cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || :
 step "apt-get install build-essential git"
 chroot "$root" sh -c 'export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq build-essential git' >>"$root.log" 2>&1 ||
