@@ -357,3 +357,19 @@ gpt-init: tokenizer: chars, 10 tokens, from a.tok"
 Try 'gpt-init --help' for more information."
 	[ ! -e c.ckpt ]
 }
+
+@test "gpt-init: a file of another kind is named in the error: a token stream or text where a tokenizer is expected" {
+	adder-gen -q --digits 1 -o a.tok
+	run --separate-stderr gpt-init --tokenizer a.tok -o x.ckpt
+	assert_failure 1
+	assert_equal "$stderr" "gpt-init: a.tok: bad magic at byte 0: a token stream, not a tokenizer"
+	printf 'hello\n' > h.txt
+	run --separate-stderr gpt-init --data h.txt -o x.ckpt
+	assert_failure 1
+	assert_equal "$stderr" "gpt-init: h.txt: bad magic at byte 0: text, not a token stream"
+	printf '\037\213\010\000\000\000\000\000' > z.gz
+	run --separate-stderr gpt-init --tokenizer z.gz -o x.ckpt
+	assert_failure 1
+	assert_equal "$stderr" "gpt-init: z.gz: bad magic at byte 0: not a tokenizer"
+	[ ! -e x.ckpt ]
+}
