@@ -68,6 +68,8 @@ endif
 
 TOOLS = adder-gen gpt-init bpe-encode bpe-train gpt-train gpt-sample mygpt-info
 BINS = $(TOOLS:%=$(BIN)/%)
+# scripts installed beside the tools (each has a page in man/)
+SCRIPTS = $(BIN)/mygpt-plot-loss
 LIB_SRC = $(sort $(shell find lib -name '*.c'))
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ = $(BUILD)/cmd/common/cli.o
@@ -79,7 +81,11 @@ DRIVERS = $(DRIVER_SRC:tests/model/%.c=$(BUILD)/tests/model/%)
 TEST_TOOLS = $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/tools/*.c))
 MAN = $(wildcard man/*.[157])
 
-all: deps-build $(BINS) $(CUDA_MODULE)
+all: deps-build $(BINS) $(SCRIPTS) $(CUDA_MODULE)
+
+$(BIN)/mygpt-plot-loss: examples/plot-loss.sh
+	@mkdir -p $(BIN)
+	cp $< $@ && chmod 755 $@
 
 # The compiler and flags are part of every object's inputs: a change of
 # either rebuilds everything (build/flags is rewritten only when it differs).
@@ -132,6 +138,8 @@ $(BUILD)/tests/bench/%: tests/bench/%.c $(BUILD)/libmygpt.a $(BUILD)/flags
 # root), or the exact apt-get command is printed.
 deps-build:
 	@sh .ci/deps build
+deps-demo:
+	@sh .ci/deps demo
 deps-check:
 	@sh .ci/deps check
 deps:
@@ -143,7 +151,7 @@ check: all deps-check $(UNITS) $(DRIVERS) $(TEST_TOOLS)
 
 # The main job on bundled data (see README.md): nanoGPT's character-level
 # Shakespeare on the CPU, with its validation loss and a sample.
-demo: all
+demo: all deps-demo
 	$(MAKE) -C examples/shakespeare-char SIZE=full BIN=$(CURDIR)/bin
 
 check-slow: all deps-check $(UNITS) $(DRIVERS) $(TEST_TOOLS)
@@ -182,9 +190,23 @@ endif
 check-cuda-emu: all
 	sh tests/cuda/emu/run.sh
 
+# Every command of README.md and of the manual's EXAMPLES, run in scratch
+# folders at the sizes they state (long ones shrunk by a comment in their
+# source; tests/docs/check-docs.py): a few minutes, so not part of check
+# (.ci/run runs it after check).
+check-docs: all deps-check
+	/usr/bin/python3 tests/docs/check-docs.py
+
+# The README's first two commands (make demo, make check) in a fresh Debian
+# 12 chroot (debootstrap minbase, build-essential and git) from the
+# committed tree: needs root and the Debian mirror; about half an hour.
+check-fresh:
+	@sh .ci/deps fresh
+	sh tests/docs/fresh.sh
+
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
-	cp $(BINS) $(DESTDIR)$(BINDIR)/
+	cp $(BINS) $(SCRIPTS) $(DESTDIR)$(BINDIR)/
 ifneq ($(CUDA_MODULE),)
 	mkdir -p $(DESTDIR)$(MODULEDIR)
 	cp $(CUDA_MODULE) $(DESTDIR)$(MODULEDIR)/
@@ -195,7 +217,8 @@ clean:
 	rm -rf $(BUILD) $(BIN) build-asan bin-asan
 
 FORCE:
-.PHONY: all demo check check-asan check-slow check-cuda check-cuda-emu bench install clean deps deps-build deps-check FORCE
+.PHONY: all demo check check-asan check-slow check-cuda check-cuda-emu bench install clean deps deps-build deps-demo deps-check FORCE
+.PHONY: check-docs check-fresh
 .PRECIOUS: $(BUILD)/%.o $(BUILD)/tests/unit/%.o $(BUILD)/tests/model/%.o $(BUILD)/tests/tools/%.o $(BUILD)/tests/cuda/%.o
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

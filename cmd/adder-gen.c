@@ -9,9 +9,9 @@
 #include "tasks/adder.h"
 
 static const char usage[] =
-	"usage: adder-gen [-fq] [--digits n] [-s seed] [--problems n] [--test n]\n"
+	"usage: adder-gen [-fqv] [--digits n] [-s seed] [--problems n] [--test n]\n"
 	"                 [--split train | test] [--prompts] [-o file]\n"
-	"       adder-gen --score [--digits n] [-s seed] [--problems n] [--test n]\n"
+	"       adder-gen --score [-v] [--digits n] [-s seed] [--problems n] [--test n]\n"
 	"                 [--show n] [file]\n";
 
 static const char options[] =
@@ -25,6 +25,8 @@ static const char options[] =
 	"  -o, --output file write to file (atomically) instead of stdout\n"
 	"  -f, --force       write binary data to a terminal\n"
 	"  -q, --quiet       no summary on stderr\n"
+	"  -v, --verbose     also print the problems' layout on stderr; with --score,\n"
+	"                    the split scored\n"
 	"  --score           read completions (file or stdin) and print exact-match accuracy\n"
 	"  --show n          mistakes to print when scoring (default 5)\n"
 	"  -h, --help        print this help\n"
@@ -41,6 +43,7 @@ static const struct option longopts[] = {
 	{ "prompts", no_argument, NULL, OPT_PROMPTS },
 	{ "score", no_argument, NULL, OPT_SCORE },
 	{ "show", required_argument, NULL, OPT_SHOW },
+	CLI_OPTION_VERBOSE,
 	CLI_OPTIONS_END,
 };
 
@@ -81,10 +84,27 @@ static void generate(const mg_adder *a, int test_split, int prompts, const char 
 	cli_out_commit(&o);
 	mg_tokenizer_free(&tk);
 	if (!quiet)
-		fprintf(stderr, "%s: wrote %llu %s %s of %u-digit addition (%llu problems: %llu test, %llu train)\n",
+		fprintf(stderr, "%s: wrote %llu %s %s%s of %u-digit addition (%llu problems: %llu test, %llu train)\n",
 			cli_prog(), (unsigned long long)(hi - lo), test_split ? "test" : "train",
-			prompts ? "prompts" : "problems", a->digits, (unsigned long long)a->problems,
+			prompts ? "prompt" : "problem", cli_s(hi - lo), a->digits, (unsigned long long)a->problems,
 			(unsigned long long)a->test, (unsigned long long)(a->problems - a->test));
+}
+
+/* -v: the split and what its records hold, on stderr. */
+static void describe(const mg_adder *a, uint64_t seed, int test_split, int prompts)
+{
+	unsigned d = a->digits;
+	uint64_t lo = test_split ? 0 : a->test, hi = test_split ? a->test : a->problems;
+
+	fprintf(stderr, "%s: %s split: problems %llu to %llu of the order of seed %llu\n", cli_prog(),
+		test_split ? "test" : "train", (unsigned long long)lo, (unsigned long long)hi, (unsigned long long)seed);
+	if (prompts)
+		fprintf(stderr, "%s: a prompt is %u tokens: a (%u digit%s), b (%u digit%s)\n", cli_prog(),
+			mg_adder_prompt_len(a), d, cli_s(d), d, cli_s(d));
+	else
+		fprintf(stderr, "%s: a record is %u tokens: a (%u digit%s), b (%u digit%s), a+b (%u digits, least "
+			"significant first, the only ones with loss)\n", cli_prog(), mg_adder_len(a), d, cli_s(d), d,
+			cli_s(d), d + 1);
 }
 
 /* Prints the first `show` mistakes of scoring. */
@@ -129,14 +149,14 @@ static void score(const mg_adder *a, const char *in_path, uint64_t show)
 int main(int argc, char **argv)
 {
 	uint64_t digits = 2, seed = 1337, problems = 0, test = UINT64_MAX, show = 5;
-	int split_test = -1, prompts = 0, scoring = 0, force = 0, quiet = 0, c;
+	int split_test = -1, prompts = 0, scoring = 0, force = 0, quiet = 0, verbose = 0, c;
 	const char *out = NULL;
 	static const char *const splits[] = { "train", "test", NULL };
 	mg_adder a;
 	mg_err e;
 
 	cli_init("adder-gen", usage);
-	while ((c = getopt_long(argc, argv, ":s:o:fqhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":s:o:fqvhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_DIGITS: digits = cli_parse_u64("--digits", optarg, 1, MG_ADDER_DIGITS_MAX); break;
 		case 's': seed = cli_parse_u64("--seed", optarg, 0, UINT64_MAX); break;
@@ -147,6 +167,7 @@ int main(int argc, char **argv)
 		case 'o': out = optarg; break;
 		case 'f': force = 1; break;
 		case 'q': quiet = 1; break;
+		case 'v': verbose = 1; break;
 		case OPT_SCORE: scoring = 1; break;
 		case OPT_SHOW: show = cli_parse_u64("--show", optarg, 0, UINT64_MAX); break;
 		case 'h': cli_help(options);
@@ -156,14 +177,20 @@ int main(int argc, char **argv)
 	}
 	if (split_test < 0) /* prompts are for evaluation: from the test split */
 		split_test = prompts;
-	if (scoring && (out || prompts))
-		cli_usage_error("--score takes no -o or --prompts");
+	if (quiet && verbose)
+		cli_usage_error("-q and -v are exclusive");
+	if (scoring && (out || prompts || quiet))
+		cli_usage_error("--score takes no -o, -q or --prompts");
 	if (!scoring && optind < argc)
 		cli_usage_error("unexpected operand '%s'", argv[optind]);
 	if (scoring && argc - optind > 1)
 		cli_usage_error("--score takes at most one file");
 	if (mg_adder_init(&a, (uint32_t)digits, problems, test, seed, &e))
 		cli_usage_error("%s", e.msg);
+	if (verbose)
+		describe(&a, seed, scoring ? 1 : split_test, scoring ? 0 : prompts);
+	if (scoring)
+		cli_in_refuse_tty(optind < argc ? argv[optind] : NULL, "token stream");
 	if (scoring)
 		score(&a, optind < argc ? argv[optind] : NULL, show);
 	else

@@ -14,11 +14,11 @@
 #include "io/tokstream.h"
 
 static const char usage[] =
-	"usage: bpe-encode [-fq] [-j n] -m model | --gpt2 dir [--allow-special] [--ids]\n"
+	"usage: bpe-encode [-fqv] [-j n] -m model | --gpt2 dir [--allow-special] [--ids]\n"
 	"                  [--level n] [--no-embed] [--separator text] [-o file] [file ...]\n"
-	"       bpe-encode -d [-q] [-m model | --gpt2 dir] [--ids] [-o file] [file ...]\n"
-	"       bpe-encode --to-ids [-q] [-o file] [file ...]\n"
-	"       bpe-encode --from-ids [-fq] [--vocab n | -m model | --gpt2 dir]\n"
+	"       bpe-encode -d [-qv] [-m model | --gpt2 dir] [--ids] [-o file] [file ...]\n"
+	"       bpe-encode --to-ids [-qv] [-o file] [file ...]\n"
+	"       bpe-encode --from-ids [-fqv] [--vocab n | -m model | --gpt2 dir]\n"
 	"                  [--layout name] [-o file] [file ...]\n";
 
 static const char options[] =
@@ -43,7 +43,9 @@ static const char options[] =
 	"                     examples; each line is a record)\n"
 	"  -o, --output file  write to file (atomically) instead of stdout\n"
 	"  -f, --force        write binary data to a terminal\n"
-	"  -q, --quiet        no summary on stderr\n"
+	"  -q, --quiet        no summary on stderr, even after a long run\n"
+	"  -v, --verbose      print a summary on stderr (default: only when the run\n"
+	"                     took over 2 s and stderr is a terminal)\n"
 	"  -h, --help         print this help\n"
 	"  -V, --version      print the version\n";
 
@@ -57,6 +59,7 @@ static const struct option longopts[] = {
 	{ "ids", no_argument, NULL, OPT_IDS },
 	{ "separator", required_argument, NULL, OPT_SEP },
 	CLI_OPTION_THREADS,
+	CLI_OPTION_VERBOSE,
 	{ "level", required_argument, NULL, OPT_LEVEL },
 	{ "no-embed", no_argument, NULL, OPT_NO_EMBED },
 	{ "decode", no_argument, NULL, 'd' },
@@ -69,12 +72,21 @@ static const struct option longopts[] = {
 
 typedef struct opts {
 	const char *model, *gpt2, *out;
-	int special, ids, decode, force, quiet, embed, level, to_ids, from_ids, layout;
+	int special, ids, decode, force, quiet, verbose, embed, level, to_ids, from_ids, layout;
 	uint32_t vocab;
 	uint32_t threads;
 	uint8_t *sep;
 	size_t sep_len;
+	double t0; /* when main started: the summary's clock */
 } opts;
+
+/* Whether to print the summary line: with -v, or after a run of over 2 s
+ * when stderr is a terminal (someone waited and may want to know); a
+ * short run in a pipe stays silent. */
+static int summary(const opts *o)
+{
+	return o->verbose || (!o->quiet && mg_clock_now() - o->t0 > 2.0 && cli_stderr_tty());
+}
 
 /* --separator: the text with backslash escapes resolved. */
 static uint8_t *parse_sep(const char *s, size_t *len)
@@ -209,10 +221,10 @@ static void encode(const opts *o, char **files, int n_files)
 	if (it ? mg_idtext_finish(it, &e) : mg_tokstream_writer_close(sc.w, &e))
 		cli_die_err(out.name, &e);
 	cli_out_commit(&out);
-	if (!o->quiet) {
+	if (summary(o)) {
 		double dt = mg_clock_now() - t0;
-		fprintf(stderr, "%s: encoded %llu bytes into %llu tokens (%.2f bytes per token) in %.2f s, %.1f MB/s\n",
-			cli_prog(), (unsigned long long)st.bytes, (unsigned long long)st.tokens,
+		fprintf(stderr, "%s: encoded %llu byte%s into %llu token%s (%.2f bytes per token) in %.2f s, %.1f MB/s\n",
+			cli_prog(), (unsigned long long)st.bytes, cli_s(st.bytes), (unsigned long long)st.tokens, cli_s(st.tokens),
 			st.tokens ? (double)st.bytes / (double)st.tokens : 0.0, dt, dt > 0 ? (double)st.bytes / dt / 1e6 : 0.0);
 	}
 	free(it);
@@ -292,9 +304,9 @@ static void decode(const opts *o, char **files, int n_files)
 		cli_close_in(f, name);
 	}
 	cli_out_commit(&out);
-	if (!o->quiet)
-		fprintf(stderr, "%s: decoded %llu tokens into %llu bytes\n", cli_prog(), (unsigned long long)tokens,
-			(unsigned long long)bytes);
+	if (summary(o))
+		fprintf(stderr, "%s: decoded %llu token%s into %llu byte%s\n", cli_prog(), (unsigned long long)tokens, cli_s(tokens),
+			(unsigned long long)bytes, cli_s(bytes));
 	mg_buf_free(&b);
 	if (have)
 		mg_tokenizer_free(&own);
@@ -346,9 +358,9 @@ static void to_ids(const opts *o, char **files, int n_files)
 	if (mg_idtext_finish(it, &e))
 		cli_die_err(out.name, &e);
 	cli_out_commit(&out);
-	if (!o->quiet)
-		fprintf(stderr, "%s: wrote %llu token ids in %llu records\n", cli_prog(), (unsigned long long)tokens,
-			(unsigned long long)lines);
+	if (summary(o))
+		fprintf(stderr, "%s: wrote %llu token id%s in %llu record%s\n", cli_prog(), (unsigned long long)tokens, cli_s(tokens),
+			(unsigned long long)lines, cli_s(lines));
 	free(it);
 }
 
@@ -411,8 +423,8 @@ static void from_ids(const opts *o, char **files, int n_files)
 	if (mg_tokstream_writer_close(w, &e))
 		cli_die_err(out.name, &e);
 	cli_out_commit(&out);
-	if (!o->quiet)
-		fprintf(stderr, "%s: wrote %zu tokens in %zu records%s\n", cli_prog(), ids.n, ends.n,
+	if (summary(o))
+		fprintf(stderr, "%s: wrote %zu token%s in %zu record%s%s\n", cli_prog(), ids.n, cli_s(ids.n), ends.n, cli_s(ends.n),
 			has_mask ? " with a loss mask" : "");
 	mg_ids_free(&ids);
 	mg_ids_free(&ends);
@@ -432,8 +444,9 @@ int main(int argc, char **argv)
 	o.layout = MG_LAYOUT_EXAMPLES;
 	o.level = MG_ZLIB_LEVEL;
 	o.embed = 1;
+	o.t0 = mg_clock_now();
 	cli_init("bpe-encode", usage);
-	while ((c = getopt_long(argc, argv, ":m:j:do:fqhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":m:j:do:fqvhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm': o.model = optarg; break;
 		case OPT_GPT2: o.gpt2 = optarg; break;
@@ -451,11 +464,14 @@ int main(int argc, char **argv)
 		case 'o': o.out = optarg; break;
 		case 'f': o.force = 1; break;
 		case 'q': o.quiet = 1; break;
+		case 'v': o.verbose = 1; break;
 		case 'h': cli_help(options);
 		case 'V': cli_version();
 		default: cli_bad_option(c, argv);
 		}
 	}
+	if (o.quiet && o.verbose)
+		cli_usage_error("-q and -v are exclusive");
 	if (o.model && o.gpt2)
 		cli_usage_error("-m and --gpt2 are exclusive");
 	if (o.threads == 0) {
@@ -472,6 +488,9 @@ int main(int argc, char **argv)
 		cli_usage_error("--to-ids and --from-ids take none of --allow-special, --separator, -j, --ids");
 	if (o.to_ids && (o.model || o.gpt2 || !o.embed || o.level != MG_ZLIB_LEVEL))
 		cli_usage_error("--to-ids takes no model, --no-embed or --level");
+	if ((o.decode && !o.ids) || o.to_ids)
+		for (int i = optind; i < (optind < argc ? argc : optind + 1); i++)
+			cli_in_refuse_tty(i < argc ? argv[i] : NULL, "token stream");
 	if (o.to_ids)
 		to_ids(&o, argv + optind, argc - optind);
 	else if (o.from_ids)

@@ -165,9 +165,9 @@ int main(int argc, char **argv)
 		}
 		mg_bpe_trainer_stats(t, &st);
 		if (verbose || (!quiet && cli_stderr_tty()))
-			fprintf(stderr, "%s: %llu bytes, %llu pieces, %llu distinct (%llu bytes)\n", cli_prog(),
-				(unsigned long long)st.bytes, (unsigned long long)st.pieces, (unsigned long long)st.distinct,
-				(unsigned long long)st.distinct_bytes);
+			fprintf(stderr, "%s: %llu byte%s, %llu piece%s, %llu distinct (%llu byte%s)\n", cli_prog(),
+				(unsigned long long)st.bytes, cli_s(st.bytes), (unsigned long long)st.pieces, cli_s(st.pieces),
+				(unsigned long long)st.distinct, (unsigned long long)st.distinct_bytes, cli_s(st.distinct_bytes));
 		pr.total = chars ? 0 : (uint32_t)vocab - 256 - n_spec;
 		pr.verbose = verbose;
 		pr.bar = !quiet && cli_stderr_tty();
@@ -195,8 +195,9 @@ int main(int argc, char **argv)
 			free(pr.len);
 		}
 		if (!chars && merges < pr.total && !quiet)
-			cli_warn(NULL, "warning: only %u merges were possible: the model has %u tokens, not %llu", merges,
-				 tk.vocab_size, (unsigned long long)vocab);
+			cli_warn(NULL, "warning: only %u merge%s %s possible: the model has %u token%s, not %llu",
+				 merges, cli_s(merges), merges == 1 ? "was" : "were", tk.vocab_size, cli_s(tk.vocab_size),
+				 (unsigned long long)vocab);
 		mg_bpe_trainer_free(t);
 	}
 	cli_out_open(&out, out_path, 1, force);
@@ -204,8 +205,9 @@ int main(int argc, char **argv)
 		cli_die_err(out.name, &e);
 	cli_out_commit(&out);
 	if (!quiet)
-		fprintf(stderr, "%s: wrote a %s model of %u tokens (%u merges, %u special) in %.2f s\n", cli_prog(),
-			mg_tokenizer_kind_name(tk.kind), tk.vocab_size, tk.n_merges, tk.n_specials, mg_clock_now() - t0);
+		fprintf(stderr, "%s: wrote a %s model of %u token%s (%u merge%s, %u special) in %.2f s\n", cli_prog(),
+			mg_tokenizer_kind_name(tk.kind), tk.vocab_size, cli_s(tk.vocab_size), tk.n_merges, cli_s(tk.n_merges),
+			tk.n_specials, mg_clock_now() - t0);
 	mg_tokenizer_free(&tk);
 	free(spec);
 	return CLI_EXIT_OK;

@@ -13,7 +13,7 @@
 #include "model/gpt_memory.h"
 
 static const char usage[] =
-	"usage: gpt-init [-fq] [--layers n] [--heads n] [--embd n] [--block n]\n"
+	"usage: gpt-init [-fqv] [--layers n] [--heads n] [--embd n] [--block n]\n"
 	"                [--vocab n] [--tokenizer file] [--data file]\n"
 	"                [--attention vanilla | time-weighting | circulant]\n"
 	"                [--time-shift] [--no-pos-emb] [--gelu tanh | erf]\n"
@@ -41,6 +41,7 @@ static const char options[] =
 	"  -o, --output file   write to file (atomically) instead of stdout\n"
 	"  -f, --force         write binary data to a terminal\n"
 	"  -q, --quiet         do not print the parameter count on stderr\n"
+	"  -v, --verbose       also print the dropout rates, the seed and the tokenizer\n"
 	"  -h, --help          print this help\n"
 	"  -V, --version       print the version\n";
 
@@ -59,6 +60,7 @@ static const struct option longopts[] = {
 	{ "data", required_argument, NULL, OPT_DATA },
 	{ "attention", required_argument, NULL, OPT_ATTENTION },
 	{ "time-shift", no_argument, NULL, OPT_TIME_SHIFT },
+	CLI_OPTION_VERBOSE,
 	{ "no-pos-emb", no_argument, NULL, OPT_NO_POS_EMB },
 	{ "gelu", required_argument, NULL, OPT_GELU },
 	{ "dropout", required_argument, NULL, OPT_DROPOUT },
@@ -96,7 +98,7 @@ int main(int argc, char **argv)
 	double dropout = 0.1, d_embd = -1, d_attn = -1, d_resid = -1;
 	uint64_t seed = 1337, vocab = 0;
 	const char *out = NULL, *tk_path = NULL, *data_path = NULL, *data_name = NULL;
-	int force = 0, quiet = 0, c;
+	int force = 0, quiet = 0, verbose = 0, c;
 	mg_tokenizer file_tk;
 	const mg_tokenizer *tk = NULL;
 	mg_tokstream_reader *data = NULL;
@@ -111,7 +113,7 @@ int main(int argc, char **argv)
 
 	cli_init("gpt-init", usage);
 	mg_gpt_config_default(&cfg);
-	while ((c = getopt_long(argc, argv, ":s:o:fqhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":s:o:fqvhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_LAYERS: cfg.n_layer = (uint32_t)cli_parse_u64("--layers", optarg, 1, MG_GPT_LAYERS_MAX); break;
 		case OPT_HEADS: cfg.n_head = (uint32_t)cli_parse_u64("--heads", optarg, 1, MG_GPT_EMBD_MAX); break;
@@ -132,6 +134,7 @@ int main(int argc, char **argv)
 		case 'o': out = optarg; break;
 		case 'f': force = 1; break;
 		case 'q': quiet = 1; break;
+		case 'v': verbose = 1; break;
 		case 'h': cli_help(options);
 		case 'V': cli_version();
 		default: cli_bad_option(c, argv);
@@ -139,6 +142,8 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		cli_usage_error("unexpected operand '%s'", argv[optind]);
+	if (quiet && verbose)
+		cli_usage_error("-q and -v are exclusive");
 	cfg.dropout_embd = d_embd >= 0 ? d_embd : dropout;
 	cfg.dropout_attn = d_attn >= 0 ? d_attn : dropout;
 	cfg.dropout_resid = d_resid >= 0 ? d_resid : dropout;
@@ -198,10 +203,19 @@ int main(int argc, char **argv)
 	cli_out_commit(&o);
 	if (!quiet)
 		fprintf(stderr, "%s: %s parameters (%u layer%s, %u head%s, embd %u, block %u, vocab %u, %s%s%s, gelu %s)\n",
-			cli_prog(), cli_grouped(mg_gpt_n_params(&cfg), num, sizeof num), cfg.n_layer, cfg.n_layer == 1 ? "" : "s",
-			cfg.n_head, cfg.n_head == 1 ? "" : "s", cfg.n_embd,
+			cli_prog(), cli_grouped(mg_gpt_n_params(&cfg), num, sizeof num), cfg.n_layer, cli_s(cfg.n_layer),
+			cfg.n_head, cli_s(cfg.n_head), cfg.n_embd,
 			cfg.block_size, cfg.vocab_size, mg_gpt_attention_name(cfg.attention),
 			cfg.time_shift ? ", time-shift" : "", cfg.pos_emb ? "" : ", no pos-emb", mg_gpt_gelu_name(cfg.gelu));
+	if (verbose) {
+		fprintf(stderr, "%s: dropout: embedding %g, attention %g, residual %g; seed %llu\n", cli_prog(),
+			cfg.dropout_embd, cfg.dropout_attn, cfg.dropout_resid, (unsigned long long)seed);
+		if (tk)
+			fprintf(stderr, "%s: tokenizer: %s, %u token%s, from %s\n", cli_prog(), mg_tokenizer_kind_name(tk->kind),
+				tk->vocab_size, cli_s(tk->vocab_size), tk_path ? tk_path : data_name);
+		else
+			fprintf(stderr, "%s: tokenizer: none (ids only)\n", cli_prog());
+	}
 	if (data) {
 		mg_tokstream_reader_close(data);
 		cli_close_in(data_f, data_name);

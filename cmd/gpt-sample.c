@@ -355,12 +355,12 @@ static void start_engine(ctx *c, uint64_t n)
 	if (mg_generate_init(&c->gen, c->inf, c->smp, c->n_seq, c->V, c->auto_threads ? &c->at : NULL, &e))
 		cli_die(NULL, "%s", e.msg);
 	if (o->verbose)
-		fprintf(stderr, "%s: %s: %u layers, %u heads, embd %u, block %u, vocab %u, %s%s%s; %u sequences, "
-				"%.1f MiB, %d threads%s\n",
-			cli_prog(), c->ckpt_name, c->cfg.n_layer, c->cfg.n_head, c->cfg.n_embd, c->cfg.block_size,
+		fprintf(stderr, "%s: %s: %u layer%s, %u head%s, embd %u, block %u, vocab %u, %s%s%s; %u sequence%s, "
+				"%.1f MiB, %d thread%s%s\n",
+			cli_prog(), c->ckpt_name, c->cfg.n_layer, cli_s(c->cfg.n_layer), c->cfg.n_head, cli_s(c->cfg.n_head), c->cfg.n_embd, c->cfg.block_size,
 			c->cfg.vocab_size, mg_gpt_attention_name(c->cfg.attention), c->cfg.time_shift ? ", time-shift" : "",
-			c->cfg.pos_emb ? "" : ", no positional embedding", c->n_seq,
-			(double)mg_infer_bytes(c->inf) / 1048576.0, mg_threads_get(), c->auto_threads ? " (or 1, by timing)" : "");
+			c->cfg.pos_emb ? "" : ", no positional embedding", c->n_seq, cli_s(c->n_seq),
+			(double)mg_infer_bytes(c->inf) / 1048576.0, mg_threads_get(), cli_s((uint64_t)mg_threads_get()), c->auto_threads ? " (or 1, by timing)" : "");
 }
 
 /* ------------------------------------------------------- output and modes */
@@ -548,8 +548,8 @@ static void complete_mode(ctx *c)
 		long_prompts += len > c->cfg.block_size;
 	}
 	if (long_prompts && !o->quiet)
-		cli_warn(name, "warning: %llu prompts have more than %u tokens (block_size); the model sees their last %u",
-			 (unsigned long long)long_prompts, c->cfg.block_size, c->cfg.block_size);
+		cli_warn(name, "warning: %llu prompt%s %s more than %u tokens (block_size); the model sees their last %u",
+			 (unsigned long long)long_prompts, cli_s(long_prompts), long_prompts == 1 ? "has" : "have", c->cfg.block_size, c->cfg.block_size);
 	start_engine(c, n_rec);
 	open_tokens(c, record_len);
 	got_init(c);
@@ -665,6 +665,7 @@ int main(int argc, char **argv)
 			cli_usage_error("the checkpoint and the %s cannot both come from standard input",
 					o.complete ? "prompts" : "prompt");
 	}
+	cli_in_refuse_tty(o.ckpt, "checkpoint");
 	c.o = &o;
 	c.auto_threads = !o.threads && mg_threads_available() > 1;
 	if (c.auto_threads) /* all threads, unless timing shows one is faster */
@@ -681,10 +682,11 @@ int main(int argc, char **argv)
 		uint64_t n = mg_generate_count(c.gen);
 		double t = mg_clock_now() - c.t_start;
 		mg_infer_stats_get(c.inf, &st);
-		fprintf(stderr, "%s: %llu tokens in %.3f s: %.1f tokens/s; %llu positions evaluated, %llu windows "
-				"recomputed; %d threads at the end\n",
-			cli_prog(), (unsigned long long)n, t, t > 0 ? (double)n / t : 0.0,
-			(unsigned long long)st.rows, (unsigned long long)st.recomputes, mg_threads_get());
+		fprintf(stderr, "%s: %llu token%s in %.3f s: %.1f tokens/s; %llu position%s evaluated, %llu window%s "
+				"recomputed; %d thread%s at the end\n",
+			cli_prog(), (unsigned long long)n, cli_s(n), t, t > 0 ? (double)n / t : 0.0,
+			(unsigned long long)st.rows, cli_s(st.rows), (unsigned long long)st.recomputes, cli_s(st.recomputes),
+			mg_threads_get(), cli_s((uint64_t)mg_threads_get()));
 	}
 	mg_generate_free(c.gen);
 	mg_sampler_free(c.smp);

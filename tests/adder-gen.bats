@@ -173,7 +173,7 @@ for line in sys.stdin:
 	[[ "$stderr" == "adder-gen: cut.tok: truncated chunk 'DATA' (starts at byte "* ]]
 	run --separate-stderr adder-gen --digits 2 --score "$ROOT/formats/vectors/good/bpe.tkz"
 	assert_failure 1
-	assert_equal "$stderr" "adder-gen: $ROOT/formats/vectors/good/bpe.tkz: bad magic at byte 0: not a token stream"
+	assert_equal "$stderr" "adder-gen: $ROOT/formats/vectors/good/bpe.tkz: bad magic at byte 0: a tokenizer, not a token stream"
 }
 
 @test "adder-gen: bad usage exits 2 with a message" {
@@ -270,4 +270,26 @@ Try 'adder-gen --help' for more information."
 	[ -p fifo ]
 	adder-gen -q --digits 1 > want
 	cmp got want
+}
+
+@test "adder-gen: -v prints the split and the layout of a record; -q -v is a usage error; --score refuses a terminal" {
+	run --separate-stderr adder-gen -v --digits 1 -o x.tok
+	assert_success
+	assert_equal "$stderr" "adder-gen: train split: problems 20 to 100 of the order of seed 1337
+adder-gen: a record is 4 tokens: a (1 digit), b (1 digit), a+b (2 digits, least significant first, the only ones with loss)
+adder-gen: wrote 80 train problems of 1-digit addition (100 problems: 20 test, 80 train)"
+	run --separate-stderr adder-gen -v --digits 3 --prompts -s 7 -o p.tok
+	assert_success
+	assert_equal "${stderr_lines[0]}" "adder-gen: test split: problems 0 to 500 of the order of seed 7"
+	assert_equal "${stderr_lines[1]}" "adder-gen: a prompt is 6 tokens: a (3 digits), b (3 digits)"
+	run --separate-stderr adder-gen --digits 1 --test 1 --split test -o one.tok
+	assert_equal "$stderr" "adder-gen: wrote 1 test problem of 1-digit addition (100 problems: 1 test, 99 train)"
+	run --separate-stderr adder-gen -q -v -o x.tok
+	assert_failure 2
+	assert_equal "$stderr" "adder-gen: -q and -v are exclusive
+Try 'adder-gen --help' for more information."
+	run --separate-stderr tty_stdin adder-gen --score
+	assert_failure 2
+	assert_equal "$stderr" "adder-gen: will not read a token stream from a terminal: give a file, or pipe one in
+Try 'adder-gen --help' for more information."
 }

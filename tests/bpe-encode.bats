@@ -40,7 +40,7 @@ setup_file() {
 }
 
 @test "bpe-encode: tiny Shakespeare is 338,025 GPT-2 tokens, 301,966 + 36,059 split at 90% of the characters" {
-	run --separate-stderr bpe-encode -m "$GPT2TKZ" -o ts.tok "$TS"
+	run --separate-stderr bpe-encode -v -m "$GPT2TKZ" -o ts.tok "$TS"
 	assert_success
 	assert_equal "$stderr" "$(echo "$stderr" | grep '^bpe-encode: encoded 1115394 bytes into 338025 tokens')"
 	run --separate-stderr bpe-encode -q -m "$GPT2TKZ" --ids "$TS"
@@ -287,7 +287,7 @@ setup_file() {
 
 @test "bpe-encode: --to-ids shows any stream's records and masks, --from-ids writes them back" {
 	adder-gen -q --digits 1 --split test -o t.tok
-	run --separate-stderr bpe-encode --to-ids t.tok
+	run --separate-stderr bpe-encode -v --to-ids t.tok
 	assert_success
 	assert_equal "${#lines[@]}" 20
 	assert_line --index 0 "(9) (2) 1 1"
@@ -340,7 +340,7 @@ setup_file() {
 	printf 'text' > h.txt
 	run --separate-stderr bpe-encode -q --to-ids h.txt
 	assert_failure 1
-	assert_equal "$stderr" "bpe-encode: h.txt: bad magic at byte 0: not a token stream"
+	assert_equal "$stderr" "bpe-encode: h.txt: bad magic at byte 0: text, not a token stream"
 	run --separate-stderr bpe-encode --to-ids --from-ids
 	assert_failure 2
 	run --separate-stderr bpe-encode --vocab 3 -m x
@@ -348,4 +348,42 @@ setup_file() {
 	[[ "$stderr" == "bpe-encode: --vocab and --layout go with --from-ids"* ]]
 	run --separate-stderr bpe-encode --from-ids --vocab 3 --layout pages
 	assert_failure 2
+}
+
+@test "bpe-encode: the summary only with -v (a short run in a pipe is silent), none with -q; -q -v is a usage error" {
+	printf 'hello world\n' > h.txt
+	bpe-train -q --chars -o c.tkz h.txt
+	run --separate-stderr bpe-encode -m c.tkz -o h.tok h.txt
+	assert_success
+	assert_equal "$stderr" ""
+	run --separate-stderr bpe-encode -q -m c.tkz -o h.tok h.txt
+	assert_success
+	assert_equal "$stderr" ""
+	run --separate-stderr bpe-encode -v -m c.tkz -o h.tok h.txt
+	assert_success
+	[[ "$stderr" == "bpe-encode: encoded 12 bytes into 12 tokens (1.00 bytes per token) in "*" s, "*" MB/s" ]]
+	run --separate-stderr bpe-encode -v -d -o back.txt h.tok
+	assert_success
+	assert_equal "$stderr" "bpe-encode: decoded 12 tokens into 12 bytes"
+	cmp back.txt h.txt
+	adder-gen -q --digits 1 --test 1 --split test -o one.tok
+	run --separate-stderr bpe-encode -v --to-ids -o ids.txt one.tok
+	assert_success
+	assert_equal "$stderr" "bpe-encode: wrote 4 token ids in 1 record"
+	run --separate-stderr bpe-encode -q -v -m c.tkz h.txt
+	assert_failure 2
+	assert_equal "$stderr" "bpe-encode: -q and -v are exclusive
+Try 'bpe-encode --help' for more information."
+}
+
+@test "bpe-encode: -d and --to-ids refuse a terminal on stdin; encoding reads text from it" {
+	run --separate-stderr tty_stdin bpe-encode -d
+	assert_failure 2
+	assert_equal "$stderr" "bpe-encode: will not read a token stream from a terminal: give a file, or pipe one in
+Try 'bpe-encode --help' for more information."
+	adder-gen -q --digits 1 -o t.tok
+	run --separate-stderr tty_stdin bpe-encode --to-ids t.tok -
+	assert_failure 2
+	assert_output ""
+	[[ "$stderr" == "bpe-encode: will not read a token stream from a terminal"* ]]
 }

@@ -91,7 +91,7 @@ PY
 	printf 'ab' > t.txt
 	run --separate-stderr bpe-train --vocab-size 300 -o t.tkz t.txt
 	assert_success
-	assert_equal "${stderr_lines[0]}" "bpe-train: warning: only 1 merges were possible: the model has 257 tokens, not 300"
+	assert_equal "${stderr_lines[0]}" "bpe-train: warning: only 1 merge was possible: the model has 257 tokens, not 300"
 	run --separate-stderr bpe-train -v --vocab-size 300 -o t.tkz t.txt
 	assert_equal "${stderr_lines[1]}" 'bpe-train: merge 1/44: 97 98 -> 256 "ab" count 1'
 }

@@ -357,3 +357,36 @@ print(a[("wte", "param")].data == d[("wte", "param")].data, a[("h.0.mlp.c_fc.wei
 	assert_failure 1
 	assert_regex "$stderr" "^gpt-init: the model \(17,189,392,896 parameters\) needs 68\.8 GB for parameters, [0-4]\.[0-9] GB available$"
 }
+
+@test "gpt-init: -v adds the dropout rates, the seed and the tokenizer; -q -v is a usage error" {
+	adder-gen -q --digits 1 -o a.tok
+	run --separate-stderr gpt-init -v --layers 1 --embd 4 --heads 1 --block 2 --dropout 0.2 --dropout-attn 0 -s 5 --data a.tok -o a.ckpt
+	assert_success
+	assert_equal "$stderr" "gpt-init: 340 parameters (1 layer, 1 head, embd 4, block 2, vocab 10, vanilla, gelu tanh)
+gpt-init: dropout: embedding 0.2, attention 0, residual 0.2; seed 5
+gpt-init: tokenizer: chars, 10 tokens, from a.tok"
+	run --separate-stderr gpt-init -v --vocab 5 --layers 1 --embd 4 --heads 1 --block 2 -o b.ckpt
+	assert_success
+	assert_equal "${stderr_lines[2]}" "gpt-init: tokenizer: none (ids only)"
+	run --separate-stderr gpt-init -q -v --vocab 5 -o c.ckpt
+	assert_failure 2
+	assert_equal "$stderr" "gpt-init: -q and -v are exclusive
+Try 'gpt-init --help' for more information."
+	[ ! -e c.ckpt ]
+}
+
+@test "gpt-init: a file of another kind is named in the error: a token stream or text where a tokenizer is expected" {
+	adder-gen -q --digits 1 -o a.tok
+	run --separate-stderr gpt-init --tokenizer a.tok -o x.ckpt
+	assert_failure 1
+	assert_equal "$stderr" "gpt-init: a.tok: bad magic at byte 0: a token stream, not a tokenizer"
+	printf 'hello\n' > h.txt
+	run --separate-stderr gpt-init --data h.txt -o x.ckpt
+	assert_failure 1
+	assert_equal "$stderr" "gpt-init: h.txt: bad magic at byte 0: text, not a token stream"
+	printf '\037\213\010\000\000\000\000\000' > z.gz
+	run --separate-stderr gpt-init --tokenizer z.gz -o x.ckpt
+	assert_failure 1
+	assert_equal "$stderr" "gpt-init: z.gz: bad magic at byte 0: not a tokenizer"
+	[ ! -e x.ckpt ]
+}

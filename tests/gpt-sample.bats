@@ -266,12 +266,12 @@ ids() { $MGREAD --ids "$1"; }
 	run --separate-stderr bash -c "gpt-init -q --layers 1 --heads 2 --embd 16 --block 16 --data '$(F train.tok)' | gpt-sample -v --max-new-tokens 10 --num-samples 2"
 	assert_success
 	assert_equal "${#lines[@]}" 3
-	[[ "${stderr_lines[0]}" =~ ^"gpt-sample: <stdin>: 1 layers, 2 heads, embd 16, block 16, vocab 10, vanilla; 2 sequences, "[0-9.]+" MiB, "[0-9]+" threads"(" (or 1, by timing)")?$ ]]
-	[[ "${stderr_lines[1]}" =~ ^"gpt-sample: 20 tokens in "[0-9.]+" s: "[0-9.]+" tokens/s; 20 positions evaluated, 0 windows recomputed; "[0-9]+" threads at the end"$ ]]
+	[[ "${stderr_lines[0]}" =~ ^"gpt-sample: <stdin>: 1 layer, 2 heads, embd 16, block 16, vocab 10, vanilla; 2 sequences, "[0-9.]+" MiB, "[0-9]+" thread"s?(" (or 1, by timing)")?$ ]]
+	[[ "${stderr_lines[1]}" =~ ^"gpt-sample: 20 tokens in "[0-9.]+" s: "[0-9.]+" tokens/s; 20 positions evaluated, 0 windows recomputed; "[0-9]+" thread"s?" at the end"$ ]]
 	# an explicit -j is kept
 	run --separate-stderr bash -c "gpt-sample -v -j 1 --max-new-tokens 3 '$(F adder.ckpt)'"
-	[[ "${stderr_lines[0]}" == *", 1 threads" ]]
-	[[ "${stderr_lines[1]}" == *"; 1 threads at the end" ]]
+	[[ "${stderr_lines[0]}" == *", 1 thread" ]]
+	[[ "${stderr_lines[1]}" == *"; 1 thread at the end" ]]
 }
 
 @test "gpt-sample: the whole chain, text to samples through bpe-encode, gpt-init and gpt-train" {
@@ -368,7 +368,7 @@ ids() { $MGREAD --ids "$1"; }
 	[[ "$stderr" == "gpt-sample: cut.ckpt: truncated"* ]]
 	run --separate-stderr gpt-sample "$(F train.tok)"
 	assert_failure 1
-	assert_equal "$stderr" "gpt-sample: $(F train.tok): bad magic at byte 0: not a checkpoint"
+	assert_equal "$stderr" "gpt-sample: $(F train.tok): bad magic at byte 0: a token stream, not a checkpoint"
 	run --separate-stderr gpt-sample < /dev/null
 	assert_failure 1
 	[[ "$stderr" == "gpt-sample: <stdin>: "* ]]
@@ -474,4 +474,14 @@ Try 'gpt-sample --help' for more information."
 	run ls -A
 	refute_output --partial "big.txt"
 	assert_line "out.txt"
+}
+
+@test "gpt-sample: refuses a terminal on stdin where the checkpoint would come from" {
+	run --separate-stderr tty_stdin gpt-sample --max-new-tokens 1
+	assert_failure 2
+	assert_equal "$stderr" "gpt-sample: will not read a checkpoint from a terminal: give a file, or pipe one in
+Try 'gpt-sample --help' for more information."
+	run --separate-stderr tty_stdin gpt-sample --max-new-tokens 1 -
+	assert_failure 2
+	assert_output ""
 }

@@ -25,3 +25,13 @@ man_synopsis() {
 help_synopsis() {
 	"$@" --help | awk 'NR==1 || s {print} /^$/ {exit} {s=1}' | sed 's/^usage: //; s/^       //' | tr '\t\n' '  ' | tr -s ' ' | sed 's/^ //; s/ $//'
 }
+
+# Runs a command with a pseudo-terminal as its stdin (stdout and stderr
+# unchanged) and exits with its status: for the tools' refusal to read
+# binary data from a terminal.
+tty_stdin() {
+	/usr/bin/python3 -c '
+import os, pty, subprocess, sys
+m, s = pty.openpty()
+sys.exit(subprocess.run(sys.argv[1:], stdin=s).returncode)' "$@"
+}

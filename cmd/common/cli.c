@@ -248,6 +248,17 @@ void cli_close_stdout(void)
 	}
 }
 
+void cli_in_refuse_tty(const char *path, const char *what)
+{
+	if ((!path || strcmp(path, "-") == 0) && isatty(STDIN_FILENO))
+		cli_usage_error("will not read a %s from a terminal: give a file, or pipe one in", what);
+}
+
+const char *cli_s(uint64_t n)
+{
+	return n == 1 ? "" : "s";
+}
+
 int cli_stderr_tty(void) { return isatty(STDERR_FILENO); }
 
 const char *cli_grouped(uint64_t v, char *buf, size_t n)

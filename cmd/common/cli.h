@@ -19,7 +19,10 @@ enum { CLI_EXIT_OK = 0, CLI_EXIT_ERROR = 1, CLI_EXIT_USAGE = 2 };
  * lettered once (the same letter means the same thing in every tool). A
  * tool's table lists its own options and those of these it takes, and ends
  * with CLI_OPTIONS_END: -o/--output, -f/--force, -q/--quiet, -h/--help and
- * -V/--version, which every tool has, then the terminator. */
+ * -V/--version, then the terminator. Every tool also takes -v
+ * (CLI_OPTION_VERBOSE), each with its own meaning in its page; -s and -j
+ * where a tool draws random numbers or computes on threads
+ * (tests/man.bats checks the common ones). */
 #define CLI_OPTION_SEED { "seed", required_argument, NULL, 's' }
 #define CLI_OPTION_THREADS { "threads", required_argument, NULL, 'j' }
 #define CLI_OPTION_VERBOSE { "verbose", no_argument, NULL, 'v' }
@@ -70,6 +73,10 @@ int cli_parse_choice(const char *opt, const char *arg, const char *const *choice
 /* The file operand or stdin ("-" or NULL). The name for messages is
  * "<stdin>" for stdin. Dies when the file cannot be opened. */
 FILE *cli_open_in(const char *path, const char **name);
+/* A usage error when path names stdin ("-" or NULL) and stdin is a
+ * terminal: binary input (what) is never typed, and a tool waiting on it
+ * would look hung. */
+void cli_in_refuse_tty(const char *path, const char *what);
 /* Closes an input; dies on a read error. */
 void cli_close_in(FILE *f, const char *name);
 
@@ -106,6 +113,10 @@ void cli_close_stdout(void);
 /* v with its thousands grouped, for messages: 9590272 -> "9,590,272" (in
  * buf, of n bytes; 32 hold any value). Returns buf. */
 const char *cli_grouped(uint64_t v, char *buf, size_t n);
+
+/* "s" unless n is 1, for counted nouns in messages: "%u layer%s", n,
+ * cli_s(n). */
+const char *cli_s(uint64_t n);
 
 /* Whether stderr is a terminal (progress bars only then). */
 int cli_stderr_tty(void);

@@ -104,6 +104,24 @@ static const char *kind_name(const uint8_t magic[8])
 	return magic[3] == 'T' ? "token stream" : magic[3] == 'V' ? "tokenizer" : "checkpoint";
 }
 
+/* What the got bytes of a wrong preamble are, for the message: one of the
+ * other mygpt files (all 8 bytes of its magic), text (printable bytes and
+ * white space), or NULL (unknown). */
+static const char *found_name(const uint8_t *p, size_t got)
+{
+	static const uint8_t *const magics[] = { mg_magic_tokens, mg_magic_tokenizer, mg_magic_checkpoint };
+	size_t i;
+
+	if (got >= 8)
+		for (i = 0; i < sizeof magics / sizeof magics[0]; i++)
+			if (memcmp(p, magics[i], 8) == 0)
+				return kind_name(magics[i]);
+	for (i = 0; i < got; i++)
+		if (!(p[i] >= 0x20 && p[i] != 0x7f) && p[i] != '\n' && p[i] != '\t' && p[i] != '\r')
+			return NULL;
+	return got ? "text" : NULL;
+}
+
 int mg_member_read_start(mg_chunk_reader *cr, const uint8_t magic[8], uint16_t *minor, mg_err *e)
 {
 	uint8_t p[MG_PREAMBLE_SIZE];
@@ -117,8 +135,14 @@ int mg_member_read_start(mg_chunk_reader *cr, const uint8_t magic[8], uint16_t *
 	got = (size_t)(cr->rd.off - at);
 	if (rc == MG_E_TRUNC && got == 0 && at == 0)
 		return mg_err_set(e, MG_E_TRUNC, "empty input, expected a %s", kind_name(magic));
-	if ((rc == MG_OK || rc == MG_E_TRUNC) && memcmp(p, magic, got < 8 ? got : 8) != 0)
+	if ((rc == MG_OK || rc == MG_E_TRUNC) && memcmp(p, magic, got < 8 ? got : 8) != 0) {
+		const char *found = found_name(p, got);
+
+		if (found)
+			return mg_err_set(e, MG_E_MAGIC, "bad magic at byte %llu: %s%s, not a %s", o,
+					  strcmp(found, "text") ? "a " : "", found, kind_name(magic));
 		return mg_err_set(e, MG_E_MAGIC, "bad magic at byte %llu: not a %s", o, kind_name(magic));
+	}
 	if (rc)
 		return rc;
 	if ((uint32_t)crc32(0, p, 12) != mg_le32_get(p + 12))

@@ -176,7 +176,7 @@ static void test_schedule(void)
 
 static void test_epochs_and_windows(void)
 {
-	/* the seed: 1,115,394 characters at block 128 are 8,647 windows */
+	/* MyGPT's tiny Shakespeare: 1,115,394 characters at block 128 are 8,647 windows */
 	mg_tokstream_data d = make_data(MG_LAYOUT_STREAM, 1115394, 65, 0, NULL, 0, 1);
 	mg_train_data *t = open_ok(&d, 0, d.n, 128, 65);
 	uint64_t targets;
