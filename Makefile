@@ -145,6 +145,7 @@ demo: all
 
 check-slow: all deps-check $(UNITS) $(DRIVERS) $(TEST_TOOLS)
 	bats tests
+	$(MAKE) fuzz FUZZ_TIME=20
 
 bench: all
 	@sh tests/bench/run
@@ -183,5 +184,7 @@ clean:
 FORCE:
 .PHONY: all demo check check-slow check-cuda check-cuda-emu bench install clean deps deps-build deps-check FORCE
 .PRECIOUS: build/%.o build/tests/unit/%.o build/tests/model/%.o build/tests/tools/%.o build/tests/cuda/%.o
+
+include tests/fuzz/fuzz.mk
 
 -include $(shell find build -name '*.d' 2>/dev/null)
