@@ -156,7 +156,9 @@ def mutants(kind, b, rng, per_chunk, max_tens):
         for off, w in fields:
             if off + w > len(raw):
                 continue
-            for v in edge_values(w):
+            # KV integers also claim large models within the limits
+            claims = [v.to_bytes(8, "little") for v in (1 << 10, 1 << 16, 1 << 24)] if spec == "kv" and w == 8 else []
+            for v in edge_values(w) + claims:
                 x = bytearray(raw)
                 x[off:off + w] = v
                 yield f"field-{typ}@{p}+{off}={v.hex()}", b[:p] + chunk_bytes(typ, flags, bytes(x)) + b[p + 20 + s:]
