@@ -1,5 +1,5 @@
 # mygpt: one non-recursive build for the library, the tools, the tests and
-# the documentation. make | make check | make bench | make install | make clean
+# the documentation. make | make check | make bench | make fuzz | make install | make clean
 .SUFFIXES:
 
 PREFIX ?= /usr/local

@@ -262,6 +262,9 @@ def main():
     (work / "text.txt").write_bytes((ROOT / "examples/data/tinyshakespeare.txt").read_bytes()[:3000])
     subprocess.run(b("bpe-encode", "-q", "-m", str(VEC / "bpe.tkz"), "--separator", r"\n\n", "-o",
                      str(work / "text.tok"), str(work / "text.txt")), check=True)
+    subprocess.run(b("bpe-train", "-q", "--no-split", "--vocab-size", "300", "--special", "<|end|>", "-o",
+                     str(work / "nosplit.tkz"), str(work / "text.txt")), check=True)
+    subprocess.run(b("bpe-train", "-q", "--chars", "-o", str(work / "textchars.tkz"), str(work / "text.txt")), check=True)
     subprocess.run(b("gpt-init", "-q", "--data", str(work / "adder.tok"), "--layers", "1", "--heads", "2",
                      "--embd", "8", "--block", "8", "-o", str(work / "init.ckpt")), check=True)
     subprocess.run(b("gpt-train", "-q", "--data", str(work / "adder.tok"), "--iters", "1", "--batch", "4",
@@ -282,6 +285,8 @@ def main():
         ("tokenizer", VEC / "bpe.tkz", encode("text.txt"), 90),
         ("tokenizer", VEC / "chars.tkz", encode("chars.txt"), 130),
         ("tokenizer", VEC / "palette.tkz", palette, 130),
+        ("tokenizer", work / "nosplit.tkz", encode("text.txt"), 40),
+        ("tokenizer", work / "textchars.tkz", encode("text.txt"), 40),
         ("checkpoint", work / "trained.ckpt", sample, 12),
     ]
     stats = {}

@@ -32,7 +32,7 @@ build/fuzz/libmygpt.a: $(FUZZ_LIB_OBJ)
 	ar rcs $@ $(FUZZ_LIB_OBJ)
 
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c build/fuzz/libmygpt.a build/fuzz/flags
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -Itests/fuzz -fsanitize=fuzzer -o $@ $< build/fuzz/libmygpt.a -lopenblas -lz -lm
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(WARN) -Itests/fuzz -fsanitize=fuzzer -o $@ $< build/fuzz/libmygpt.a -lopenblas -lz -lm
 
 # seeds: the vectors, their plain-stored forms, a tiny model from gpt-init
 build/fuzz/seeds/.done: tests/fuzz/seeds.py bin/gpt-init $(wildcard formats/vectors/*/*)
