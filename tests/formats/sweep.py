@@ -5,7 +5,7 @@ to 0, 1, max and max-1 with the CRCs recomputed, concatenations), each fed
 to the tool that reads such a file. A tool may exit 0 only when the
 independent reader (mgread.py) accepts the mutant; otherwise it must exit 1
 with one line "tool: file: ..."; no run may pass the memory bound.
-usage: sweep.py BIN_DIR WORK_DIR [--seed n] [--per-chunk n]"""
+usage: sweep.py BIN_DIR WORK_DIR [-v] [--seed n] [--only format] [--scale x]"""
 import argparse
 import os
 import random
@@ -250,6 +250,7 @@ def main():
     ap.add_argument("work")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("-v", action="store_true", help="list what only the tool rejects")
+    ap.add_argument("--only", choices=("tokens", "tokenizer", "checkpoint"), help="sweep one format")
     ap.add_argument("--scale", type=float, default=1, help="times the default flips per chunk")
     a = ap.parse_args()
     work = Path(a.work)
@@ -291,6 +292,8 @@ def main():
     ]
     stats = {}
     for kind, base, argv_of, per_chunk in plan:
+        if a.only and kind != a.only:
+            continue
         t0 = time.monotonic()
         rng = random.Random(f"{a.seed}:{base.name}")
         data = base.read_bytes()
