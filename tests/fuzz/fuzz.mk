@@ -3,7 +3,8 @@
 # build/fuzz/ (CPU backend, OpenMP on). Each target runs FUZZ_TIME seconds,
 # one at a time, from the seeds of tests/fuzz/seeds.py; a crash, leak,
 # timeout or RSS over FUZZ_RSS_MB fails the run and leaves the input in
-# build/fuzz/crash-TARGET-*. Included by the Makefile.
+# build/fuzz/crash-TARGET-*. FUZZ_TARGETS=ckpt runs one target, FUZZ_ARGS
+# adds libFuzzer flags (FUZZ_ARGS=-runs=1000000). Included by the Makefile.
 
 FUZZ_CC ?= clang-14
 FUZZ_TIME ?= 300
