@@ -16,7 +16,7 @@ FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fsaniti
 FUZZ_ENV = ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:suppressions=tests/fuzz/ubsan.supp
 FUZZ_CFLAGS = -O1 -g -fno-omit-frame-pointer -fopenmp $(FUZZ_SAN) -std=gnu11 -Ilib -Icmd/common -MMD -MP
-FUZZ_TARGETS = tokstream tokenizer ckpt idtext gpt2
+FUZZ_TARGETS = tokstream tokenizer ckpt info idtext gpt2
 FUZZ_BINS = $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
 FUZZ_LIB_OBJ = $(LIB_SRC:%.c=build/fuzz/%.o)
 

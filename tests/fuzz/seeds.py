@@ -53,10 +53,18 @@ def main():
                     plain = stored_plain(b)
                     if plain != b and len(plain) <= 1 << 16:
                         put(os.path.join(out, target), "plain-" + n, plain)
+    # mygpt-info reads every format: the first byte picks index or full read
+    for d in ("tokstream", "tokenizer", "ckpt"):
+        for n in sorted(os.listdir(os.path.join(out, d))):
+            b = open(os.path.join(out, d, n), "rb").read()
+            if len(b) <= 4096:
+                put(os.path.join(out, "info"), d + "-" + n, b"\0" + b)
     if len(sys.argv) > 3:
         b = open(sys.argv[3], "rb").read()
         put(os.path.join(out, "ckpt"), "tiny.ckpt", b)
         put(os.path.join(out, "ckpt"), "plain-tiny.ckpt", stored_plain(b))
+        put(os.path.join(out, "info"), "tiny.ckpt", b"\0" + b)
+        put(os.path.join(out, "info"), "full-tiny.ckpt", b"\1" + b)
     # decimal ids: the first byte picks the vocabulary and masks (fuzz_idtext.c)
     ids = open(os.path.join(root, "tests", "data", "gpt2", "tinyshakespeare_100k.ids"), "rb").read()
     idt = os.path.join(out, "idtext")
