@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # The corruption sweep (tests/formats/sweep.py): thousands of seeded mutants
-# of each format fed to the tools that read them, judged against mgread.py.
+# of each format fed to the tools that read them and to mygpt-info, judged
+# against mgread.py.
 load helpers
 
 SWEEP="/usr/bin/python3 $ROOT/tests/formats/sweep.py"
@@ -20,7 +21,7 @@ SWEEP="/usr/bin/python3 $ROOT/tests/formats/sweep.py"
 # bats test_tags=slow
 @test "sweep: a tool that accepts a corrupt stream fails the sweep" {
 	mkdir bin
-	for t in adder-gen bpe-train gpt-init gpt-train gpt-sample; do ln -s "$ROOT/bin/$t" bin/$t; done
+	for t in adder-gen bpe-train gpt-init gpt-train gpt-sample mygpt-info; do ln -s "$ROOT/bin/$t" bin/$t; done
 	# bpe-encode that takes every stream for a good one
 	printf '#!/bin/sh\n[ "$1" = --to-ids ] && exit 0\nexec %s "$@"\n' "$ROOT/bin/bpe-encode" > bin/bpe-encode
 	chmod +x bin/bpe-encode

@@ -5,7 +5,9 @@ to 0, 1, max and max-1 with the CRCs recomputed, concatenations), each fed
 to the tool that reads such a file. A tool may exit 0 only when the
 independent reader (mgread.py) accepts the mutant; otherwise it must exit 1
 with one line "tool: file: ..."; no run may pass the memory bound.
-usage: sweep.py BIN_DIR WORK_DIR [-v] [--seed n] [--only format] [--scale x]"""
+usage: sweep.py BIN_DIR WORK_DIR [-v] [--no-info] [--seed n] [--only format] [--scale x]
+Every mutant is also read by mygpt-info -c, which must accept exactly what
+mgread accepts."""
 import argparse
 import os
 import random
@@ -184,8 +186,8 @@ def edge_values(w):
 
 
 class Sweep:
-    def __init__(self, bin_dir, work):
-        self.bin, self.work = Path(bin_dir), Path(work)
+    def __init__(self, bin_dir, work, info):
+        self.bin, self.work, self.info = Path(bin_dir), Path(work), info
         self.env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
         self.failures, self.tool_only, self.peak, self.peak_label = [], [], 0, ""
 
@@ -241,6 +243,11 @@ class Sweep:
             kept = self.work / f"accepted-{len(self.failures)}-{base}"
             kept.write_bytes(data)
             self.fail(rng_label, f"the tool accepts what mgread rejects (kept as {kept})")
+        # mygpt-info reads every format with the same checks, in bounded memory
+        if self.info:
+            st = self.run(self.tool("mygpt-info", "-q", "-c", str(path)), [str(path)], rng_label + ":info")
+            if (st == 0) != ok:
+                self.fail(rng_label, f"mygpt-info exits {st} where mgread {'accepts' if ok else 'rejects'}")
         return ok, status == 0
 
 
@@ -250,12 +257,13 @@ def main():
     ap.add_argument("work")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("-v", action="store_true", help="list what only the tool rejects")
+    ap.add_argument("--no-info", action="store_true", help="do not also read every mutant with mygpt-info")
     ap.add_argument("--only", choices=("tokens", "tokenizer", "checkpoint"), help="sweep one format")
     ap.add_argument("--scale", type=float, default=1, help="times the default flips per chunk")
     a = ap.parse_args()
     work = Path(a.work)
     work.mkdir(parents=True, exist_ok=True)
-    sw = Sweep(a.bin, work)
+    sw = Sweep(a.bin, work, not a.no_info)
     b = sw.tool
 
     # the files mutated: the good vectors and small files the tools make
