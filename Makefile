@@ -1,5 +1,5 @@
 # mygpt: one non-recursive build for the library, the tools, the tests and
-# the documentation. make | make check | make bench | make install | make clean
+# the documentation. make | make check | make bench | make fuzz | make install | make clean
 .SUFFIXES:
 
 PREFIX ?= /usr/local
@@ -156,6 +156,7 @@ demo: all deps-demo
 
 check-slow: all deps-check $(UNITS) $(DRIVERS) $(TEST_TOOLS)
 	MYGPT_BIN=$(abspath $(BIN)) MYGPT_BUILD=$(abspath $(BUILD)) bats tests
+	$(MAKE) fuzz FUZZ_TIME=20
 
 # check on a build with AddressSanitizer, UndefinedBehaviorSanitizer and
 # LeakSanitizer (build-asan/, bin-asan/; the CPU backend only): any report
@@ -220,5 +221,7 @@ FORCE:
 .PHONY: all demo check check-asan check-slow check-cuda check-cuda-emu bench install clean deps deps-build deps-demo deps-check FORCE
 .PHONY: check-docs check-fresh
 .PRECIOUS: $(BUILD)/%.o $(BUILD)/tests/unit/%.o $(BUILD)/tests/model/%.o $(BUILD)/tests/tools/%.o $(BUILD)/tests/cuda/%.o
+
+include tests/fuzz/fuzz.mk
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

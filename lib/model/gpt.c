@@ -81,7 +81,8 @@ const mg_gpt_tensor *mg_gpt_tensor_find(const mg_gpt *g, const char *name)
 	return NULL;
 }
 
-int mg_gpt_create_on(mg_gpt **out, const mg_gpt_config *c, const mg_backend *be, mg_err *e)
+/* A model with its layout (the tensor table) but no buffers yet. */
+static int create_layout(mg_gpt **out, const mg_gpt_config *c, const mg_backend *be, mg_err *e)
 {
 	mg_gpt *g;
 	int rc;
@@ -98,14 +99,29 @@ int mg_gpt_create_on(mg_gpt **out, const mg_gpt_config *c, const mg_backend *be,
 		mg_gpt_free(g);
 		return rc;
 	}
-	g->params = g->be->alloc(g->n_floats * sizeof(float));
-	if (!g->params) {
-		rc = mg_err_set(e, MG_E_NOMEM, "out of memory for %llu parameters", (unsigned long long)g->n_params);
-		mg_gpt_free(g);
-		return rc;
-	}
 	*out = g;
 	return MG_OK;
+}
+
+static int alloc_params(mg_gpt *g, mg_err *e)
+{
+	g->params = g->be->alloc(g->n_floats * sizeof(float));
+	if (!g->params)
+		return mg_err_set(e, MG_E_NOMEM, "out of memory for %llu parameters", (unsigned long long)g->n_params);
+	return MG_OK;
+}
+
+int mg_gpt_create_on(mg_gpt **out, const mg_gpt_config *c, const mg_backend *be, mg_err *e)
+{
+	int rc;
+
+	if ((rc = create_layout(out, c, be, e)))
+		return rc;
+	if ((rc = alloc_params(*out, e))) {
+		mg_gpt_free(*out);
+		*out = NULL;
+	}
+	return rc;
 }
 
 int mg_gpt_create(mg_gpt **out, const mg_gpt_config *c, mg_err *e)
@@ -249,13 +265,50 @@ static void dims_text(char *buf, size_t n, uint32_t ndim, const uint32_t *dims)
 
 int mg_gpt_load(mg_gpt **out, const mg_ckpt *ck, mg_err *e) { return mg_gpt_load_on(out, ck, mg_backend_cpu(), e); }
 
+/* Checks that ck holds exactly the tensors of g's layout, with its shapes,
+ * and the AdamW moments all or none (*moments: 1 when it has them). Runs
+ * before any buffer is allocated: a few bytes of HEAD could otherwise make a
+ * reader allocate and clear the memory of a model the file does not hold. */
+static int check_tensors(const mg_gpt *g, const mg_ckpt *ck, int *moments, mg_err *e)
+{
+	size_t found[MG_ROLE_COUNT] = { 0 };
+
+	for (size_t i = 0; i < ck->n_tensors; i++)
+		found[ck->t[i].role]++;
+	*moments = found[MG_ROLE_ADAM_M] || found[MG_ROLE_ADAM_V];
+	for (size_t i = 0; i < ck->n_tensors; i++) {
+		const mg_ckpt_tensor *x = &ck->t[i];
+		const mg_gpt_tensor *t = mg_gpt_tensor_find(g, x->name);
+		if (!t)
+			return mg_err_set(e, MG_E_CORRUPT, "unexpected tensor '%s' for this configuration", x->name);
+		if (x->ndim != t->ndim || memcmp(x->dims, t->dims, t->ndim * sizeof *t->dims)) {
+			char have[64], want[64];
+			dims_text(have, sizeof have, x->ndim, x->dims);
+			dims_text(want, sizeof want, t->ndim, t->dims);
+			return mg_err_set(e, MG_E_CORRUPT, "tensor '%s' (%s) is %s, expected %s", x->name,
+					  mg_ckpt_role_name(x->role), have, want);
+		}
+	}
+	/* every (name, role) appears at most once (mg_ckpt_read checks), so
+	 * counting is enough to know that each role is complete */
+	for (uint32_t r = 0; r < MG_ROLE_COUNT; r++) {
+		if (r != MG_ROLE_PARAM && !*moments)
+			continue;
+		if (found[r] != g->n_tensors)
+			for (uint32_t i = 0; i < g->n_tensors; i++)
+				if (!mg_ckpt_find(ck, g->tensors[i].name, r))
+					return mg_err_set(e, MG_E_CORRUPT, "missing tensor '%s' (%s)", g->tensors[i].name,
+							  mg_ckpt_role_name(r));
+	}
+	return MG_OK;
+}
+
 int mg_gpt_load_on(mg_gpt **out, const mg_ckpt *ck, const mg_backend *be, mg_err *e)
 {
 	mg_gpt_config c;
 	mg_gpt *g;
 	float *bufs[MG_ROLE_COUNT] = { NULL, NULL, NULL }, *dst[MG_ROLE_COUNT];
-	size_t found[MG_ROLE_COUNT] = { 0 };
-	int rc, staged = be->device;
+	int rc, moments, staged = be->device;
 
 	*out = NULL;
 	if ((rc = mg_gpt_config_from_kv(&ck->config, &c, e)))
@@ -263,12 +316,13 @@ int mg_gpt_load_on(mg_gpt **out, const mg_ckpt *ck, const mg_backend *be, mg_err
 	if (ck->has_tokenizer && ck->tk.vocab_size > c.vocab_size)
 		return mg_err_set(e, MG_E_CORRUPT, "the embedded tokenizer has %u tokens, more than vocab_size %u",
 				  ck->tk.vocab_size, c.vocab_size);
-	if ((rc = mg_gpt_create_on(&g, &c, be, e)))
+	if ((rc = create_layout(&g, &c, be, e)))
 		return rc;
-	for (size_t i = 0; i < ck->n_tensors; i++)
-		if (ck->t[i].role != MG_ROLE_PARAM)
-			found[ck->t[i].role]++;
-	if (found[MG_ROLE_ADAM_M] || found[MG_ROLE_ADAM_V]) {
+	if ((rc = check_tensors(g, ck, &moments, e)) || (rc = alloc_params(g, e))) {
+		mg_gpt_free(g);
+		return rc;
+	}
+	if (moments) {
 		g->m = g->be->alloc(g->n_floats * sizeof(float));
 		g->v = g->be->alloc(g->n_floats * sizeof(float));
 		if (!g->m || !g->v) {
@@ -286,37 +340,7 @@ int mg_gpt_load_on(mg_gpt **out, const mg_ckpt *ck, const mg_backend *be, mg_err
 	}
 	for (size_t i = 0; i < ck->n_tensors; i++) {
 		const mg_ckpt_tensor *x = &ck->t[i];
-		const mg_gpt_tensor *t = mg_gpt_tensor_find(g, x->name);
-		if (!t) {
-			rc = mg_err_set(e, MG_E_CORRUPT, "unexpected tensor '%s' for this configuration", x->name);
-			goto fail;
-		}
-		if (x->ndim != t->ndim || memcmp(x->dims, t->dims, t->ndim * sizeof *t->dims)) {
-			char have[64], want[64];
-			dims_text(have, sizeof have, x->ndim, x->dims);
-			dims_text(want, sizeof want, t->ndim, t->dims);
-			rc = mg_err_set(e, MG_E_CORRUPT, "tensor '%s' (%s) is %s, expected %s", x->name, mg_ckpt_role_name(x->role),
-					have, want);
-			goto fail;
-		}
-		mg_dtype_decode(x->dtype, x->data, x->n, bufs[x->role] + t->off);
-	}
-	/* every (name, role) appears at most once (mg_ckpt_read checks), so
-	 * counting is enough to know that each role is complete */
-	found[MG_ROLE_PARAM] = 0;
-	for (size_t i = 0; i < ck->n_tensors; i++)
-		if (ck->t[i].role == MG_ROLE_PARAM)
-			found[MG_ROLE_PARAM]++;
-	for (uint32_t r = 0; r < MG_ROLE_COUNT; r++) {
-		if (r != MG_ROLE_PARAM && !g->m)
-			continue;
-		if (found[r] != g->n_tensors)
-			for (uint32_t i = 0; i < g->n_tensors; i++)
-				if (!mg_ckpt_find(ck, g->tensors[i].name, r)) {
-					rc = mg_err_set(e, MG_E_CORRUPT, "missing tensor '%s' (%s)", g->tensors[i].name,
-							mg_ckpt_role_name(r));
-					goto fail;
-				}
+		mg_dtype_decode(x->dtype, x->data, x->n, bufs[x->role] + mg_gpt_tensor_find(g, x->name)->off);
 	}
 	if (staged) {
 		for (uint32_t r = 0; r < MG_ROLE_COUNT; r++)
