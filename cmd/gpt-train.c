@@ -745,28 +745,40 @@ static void run_log_row(run *r, const mg_trainer_step_info *in, int evaluated)
  * else 1 with r->rescue naming the rescue file ("" when it failed too)
  * and a message printed: "NAME: WHY; ...". what: "cannot save step 12: "
  * or "" before WHY. */
+/* Writes the checkpoint to the rescue file: gpt-train-PID.ckpt in the
+ * current folder, else in $TMPDIR (default /tmp). Returns 0 with
+ * r->rescue naming it, or 1 with r->rescue "" and e2 the last error. */
+static int rescue(run *r, char dirs[2][4096], mg_err *e2)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(dirs[0], 4096, "gpt-train-%ld.ckpt", (long)getpid());
+	snprintf(dirs[1], 4096, "%s/gpt-train-%ld.ckpt", tmp && *tmp ? tmp : "/tmp", (long)getpid());
+	for (int i = 0; i < 2; i++) {
+		if (mg_trainer_save(r->tr, dirs[i], r->tk, 0, e2))
+			continue;
+		snprintf(r->rescue, sizeof r->rescue, "%s", dirs[i]);
+		r->rescue_step = mg_trainer_state(r->tr)->step;
+		return 0;
+	}
+	r->rescue[0] = 0;
+	return 1;
+}
+
 static int save_or_rescue(run *r, const char *path, uint32_t flags, const char *what, const char *after)
 {
 	const char *name = path ? path : "<stdout>";
-	const char *tmp = getenv("TMPDIR");
 	char dirs[2][4096];
 	mg_err e, e2;
 
 	if (!mg_trainer_save(r->tr, path, r->tk, flags, &e))
 		return 0;
 	progress_clear(r);
-	snprintf(dirs[0], sizeof dirs[0], "gpt-train-%ld.ckpt", (long)getpid());
-	snprintf(dirs[1], sizeof dirs[1], "%s/gpt-train-%ld.ckpt", tmp && *tmp ? tmp : "/tmp", (long)getpid());
-	for (int i = 0; i < 2; i++) {
-		if (mg_trainer_save(r->tr, dirs[i], r->tk, 0, &e2))
-			continue;
-		snprintf(r->rescue, sizeof r->rescue, "%s", dirs[i]);
-		r->rescue_step = mg_trainer_state(r->tr)->step;
+	if (!rescue(r, dirs, &e2)) {
 		cli_warn(name, "%s%s; saved step %llu to %s instead, which resumes the run%s", what, e.msg,
 			 (unsigned long long)r->rescue_step, r->rescue, after);
 		return 1;
 	}
-	r->rescue[0] = 0;
 	cli_warn(name, "%s%s; the rescue files %s and %s could not be written either (%s): step %llu is lost%s", what,
 		 e.msg, dirs[0], dirs[1], e2.msg, (unsigned long long)mg_trainer_state(r->tr)->step, after);
 	return 1;
@@ -784,9 +796,17 @@ _Noreturn static void run_nonfinite(run *r, const mg_trainer_step_info *in)
 
 	progress_clear(r);
 	mg_train_log_abort(r->log); /* keeps its rows */
-	if (!out)
-		cli_die(NULL, "step %llu: %s is %s: stopped; nothing written (give -o to keep the last good state)",
-			step + 1, what, isnan(v) ? "nan" : "infinite");
+	if (!out) {
+		/* not to standard output: what reads it would take a run that
+		 * failed for a finished one; the last good state is kept aside */
+		char dirs[2][4096];
+		if (rescue(r, dirs, &e))
+			cli_die(NULL, "step %llu: %s is %s: stopped; the last good state (step %llu) could not be "
+				"written to %s or %s either (%s)", step + 1, what, isnan(v) ? "nan" : "infinite", step,
+				dirs[0], dirs[1], e.msg);
+		cli_die(NULL, "step %llu: %s is %s: stopped; nothing written to standard output; the last good "
+			"state (step %llu) is in %s", step + 1, what, isnan(v) ? "nan" : "infinite", step, r->rescue);
+	}
 	if (mg_trainer_save(r->tr, out, r->tk, 0, &e))
 		cli_die(out, "%s", e.msg);
 	cli_die(NULL, "step %llu: %s is %s: stopped; %s holds the last good state (step %llu)", step + 1, what,

@@ -638,11 +638,13 @@ EOF
 	run --separate-stderr gpt-train -q --data "$(F text.tok)" --iters 10 -o out2.ckpt inf.ckpt
 	assert_failure 1
 	assert_equal "$stderr" "gpt-train: step 4: the gradient norm is infinite: stopped; out2.ckpt holds the last good state (step 3)"
-	# without -o nothing goes to standard output
+	# without -o nothing goes to standard output: the last good state goes
+	# to the rescue file
 	run --separate-stderr gpt-train -q --data "$(F text.tok)" --iters 10 nan.ckpt
 	assert_failure 1
 	assert_output ""
-	assert_equal "$stderr" "gpt-train: step 4: the loss is nan: stopped; nothing written (give -o to keep the last good state)"
+	[[ "$stderr" =~ ^"gpt-train: step 4: the loss is nan: stopped; nothing written to standard output; the last good state (step 3) is in gpt-train-"([0-9]+)".ckpt"$ ]]
+	assert_equal "$($MGREAD --dump "gpt-train-${BASH_REMATCH[1]}.ckpt")" "$($MGREAD --dump nan.ckpt)"
 }
 
 @test "gpt-train: data that does not fit the model is refused before training" {
