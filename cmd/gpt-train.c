@@ -41,7 +41,8 @@ static const char usage[] =
 	"                 [--eval-every n] [--eval-batches n] [--early-stop n]\n"
 	"                 [--log file] [--log-every n] [--best file] [--save-every n]\n"
 	"                 [--sample-every n] [--sample-prompt text]\n"
-	"                 [--sample-length n] [--sample-file file] [--max-time time]\n"
+	"                 [--sample-length n] [--sample-temperature x]\n"
+	"                 [--sample-top-k n] [--sample-file file] [--max-time time]\n"
 	"                 [--no-optimizer] [--restart] [--device cpu | cuda]\n"
 	"                 [-j threads] [-o file] [checkpoint]\n"
 	"       gpt-train --eval-only [-q] --val file [--eval-batches n]\n"
@@ -88,6 +89,8 @@ static const char options[] =
 	"  --sample-every n     print a sample of the model every n steps (default 0: never)\n"
 	"  --sample-prompt text its prompt (default the first token of --data)\n"
 	"  --sample-length n    its new tokens (default 200)\n"
+	"  --sample-temperature x  its temperature (default 1)\n"
+	"  --sample-top-k n     draw from the n most likely tokens, 0 for all (default 0)\n"
 	"  --sample-file file   write the samples to file instead of standard error\n"
 	"  --max-time time      stop after this long (90s, 10m, 2h; default none)\n"
 	"  --no-optimizer       write the parameters only, without AdamW moments or training state\n"
@@ -107,7 +110,7 @@ enum {
 	OPT_SCHED, OPT_WARMUP, OPT_FINAL, OPT_BETA1, OPT_BETA2, OPT_EPS, OPT_WD, OPT_CLIP, OPT_DROPOUT,
 	OPT_EVAL_EVERY, OPT_EVAL_BATCHES, OPT_LOG, OPT_LOG_EVERY, OPT_BEST, OPT_SAVE_EVERY, OPT_NO_OPT,
 	OPT_RESTART, OPT_EVAL_ONLY, OPT_DEVICE, OPT_WARMUP_ITERS, OPT_DECAY_ITERS, OPT_EARLY_STOP, OPT_SAMPLE_EVERY,
-	OPT_SAMPLE_PROMPT, OPT_SAMPLE_LENGTH, OPT_SAMPLE_FILE, OPT_MAX_TIME,
+	OPT_SAMPLE_PROMPT, OPT_SAMPLE_LENGTH, OPT_SAMPLE_TEMP, OPT_SAMPLE_TOP_K, OPT_SAMPLE_FILE, OPT_MAX_TIME,
 };
 
 static const struct option longopts[] = {
@@ -142,6 +145,8 @@ static const struct option longopts[] = {
 	{ "sample-every", required_argument, NULL, OPT_SAMPLE_EVERY },
 	{ "sample-prompt", required_argument, NULL, OPT_SAMPLE_PROMPT },
 	{ "sample-length", required_argument, NULL, OPT_SAMPLE_LENGTH },
+	{ "sample-temperature", required_argument, NULL, OPT_SAMPLE_TEMP },
+	{ "sample-top-k", required_argument, NULL, OPT_SAMPLE_TOP_K },
 	{ "sample-file", required_argument, NULL, OPT_SAMPLE_FILE },
 	{ "max-time", required_argument, NULL, OPT_MAX_TIME },
 	{ "no-optimizer", no_argument, NULL, OPT_NO_OPT },
@@ -159,9 +164,9 @@ typedef struct opts {
 	const char *ckpt, *data, *val, *out, *log, *best, *sample_prompt, *sample_file;
 	const char *device; /* a backend name (lib/backend/backend.h) */
 	const char *max_time_arg;
-	double val_split, lr, beta1, beta2, eps, wd, clip, dropout, max_time;
+	double val_split, lr, beta1, beta2, eps, wd, clip, dropout, max_time, sample_temp;
 	uint64_t iters, epochs, batch, micro, warmup, final, seed, eval_every, eval_batches, log_every, save_every;
-	uint64_t warmup_iters, decay_iters, early_stop, sample_every, sample_length;
+	uint64_t warmup_iters, decay_iters, early_stop, sample_every, sample_length, sample_top_k;
 	uint32_t order, sched;
 	int threads, no_opt, restart, force, quiet, verbose, eval_only;
 	int have_val_split, have_order, have_iters, have_epochs, have_batch, have_micro, have_lr, have_sched,
@@ -284,6 +289,7 @@ static void parse(int argc, char **argv, opts *o)
 	memset(o, 0, sizeof *o);
 	o->log_every = 10;
 	o->sample_length = 200;
+	o->sample_temp = 1;
 	o->max_time = -1;
 	o->device = "cpu";
 	while ((c = getopt_long(argc, argv, ":s:j:o:fqvhV", longopts, NULL)) != -1) {
@@ -350,6 +356,8 @@ static void parse(int argc, char **argv, opts *o)
 		case OPT_SAMPLE_EVERY: o->sample_every = cli_parse_u64("--sample-every", optarg, 0, INT64_MAX); break;
 		case OPT_SAMPLE_PROMPT: o->sample_prompt = optarg; break;
 		case OPT_SAMPLE_LENGTH: o->sample_length = cli_parse_u64("--sample-length", optarg, 1, 1u << 20); break;
+		case OPT_SAMPLE_TEMP: o->sample_temp = cli_parse_double("--sample-temperature", optarg, 0, 1e6); break;
+		case OPT_SAMPLE_TOP_K: o->sample_top_k = cli_parse_u64("--sample-top-k", optarg, 0, UINT32_MAX); break;
 		case OPT_SAMPLE_FILE: o->sample_file = optarg; break;
 		case OPT_MAX_TIME: o->max_time = parse_duration(optarg), o->max_time_arg = optarg; break;
 		case OPT_LOG: o->log = optarg; break;
@@ -400,8 +408,10 @@ static void parse(int argc, char **argv, opts *o)
 	if ((o->have_warmup_iters || o->have_decay_iters) && (o->have_warmup || o->have_final))
 		cli_usage_error("--warmup-iters and --lr-decay-iters (a schedule in steps) exclude --warmup-tokens and "
 				"--final-tokens");
-	if ((o->sample_prompt || o->sample_file || o->sample_length != 200) && !o->sample_every)
-		cli_usage_error("--sample-prompt, --sample-length and --sample-file need --sample-every N");
+	if ((o->sample_prompt || o->sample_file || o->sample_length != 200 || o->sample_temp != 1 || o->sample_top_k) &&
+	    !o->sample_every)
+		cli_usage_error("--sample-prompt, --sample-length, --sample-temperature, --sample-top-k and --sample-file "
+				"need --sample-every N");
 	{
 		int in_stdin = !o->ckpt || !strcmp(o->ckpt, "-");
 		int n_stdin = in_stdin + !strcmp(o->data, "-") + (o->val && !strcmp(o->val, "-"));
@@ -544,6 +554,7 @@ typedef struct run {
 	mg_ids prompt;
 	FILE *sample_f;
 	mg_outfile *sample_of;
+	int sample_failed; /* a sample could not be written: the run fails at the end */
 	/* the rescue file (the checkpoint written where it could be) */
 	char rescue[4096];
 	uint64_t rescue_step;
@@ -866,7 +877,7 @@ static void put_ids(const run *r, FILE *f, const uint32_t *ids, size_t n, size_t
 }
 
 /* A sample of the current model: the prompt and --sample-length new
- * tokens at temperature 1, drawn by lib/infer from a generator of its own
+ * tokens at --sample-temperature and --sample-top-k, drawn by lib/infer from a generator of its own
  * (mg_generate_seed of the run's seed and the step): the training's data
  * order and dropout are functions of (seed, step), untouched. */
 static void run_sample(run *r)
@@ -883,6 +894,9 @@ static void run_sample(run *r)
 	mg_err e;
 
 	mg_sample_opts_default(&so);
+	so.temperature = o->sample_temp;
+	so.greedy = o->sample_temp == 0;
+	so.top_k = (uint32_t)o->sample_top_k;
 	if (!out)
 		cli_die(NULL, "out of memory");
 	if (mg_infer_init(&inf, r->g, 1, 1, &e) || mg_sampler_init(&smp, V, &so, &e) ||
@@ -900,8 +914,14 @@ static void run_sample(run *r)
 		put_ids(r, f, out, o->sample_length, &at);
 		fputs("\n", f);
 		fflush(f);
-		if (ferror(f))
-			cli_die(o->sample_file, "write error: %s", strerror(errno));
+		if (ferror(f)) {
+			/* the run goes on (its checkpoint is worth more than its
+			 * samples) and fails at the end, as a failed --best */
+			cli_warn(o->sample_file ? o->sample_file : "<stderr>", "write error: %s (no more samples; training goes on)",
+				 strerror(errno));
+			r->prompt.n = 0;
+			r->sample_failed = 1;
+		}
 	}
 	mg_generate_free(gen);
 	mg_sampler_free(smp);
@@ -1298,8 +1318,12 @@ int main(int argc, char **argv)
 		cli_warn(o.log, "%s", e.msg);
 		r.stop = STOP_LOG;
 	}
-	if (r.sample_of && mg_outfile_commit(r.sample_of, &e))
-		cli_die(o.sample_file, "%s", e.msg);
+	if (r.sample_of && r.sample_failed)
+		mg_outfile_abort(r.sample_of); /* published: keeps what was written */
+	else if (r.sample_of && mg_outfile_commit(r.sample_of, &e)) {
+		cli_warn(o.sample_file, "%s", e.msg);
+		r.sample_failed = 1;
+	}
 	if (!o.quiet) {
 		const char *dest = o.out && strcmp(o.out, "-") ? o.out : "standard output";
 		unsigned long long step = (unsigned long long)mg_trainer_state(r.tr)->step;
@@ -1332,7 +1356,7 @@ int main(int argc, char **argv)
 	if (r.best_unsaved)
 		cli_die(o.best, "does not hold the best checkpoint (step %llu): its save failed",
 			(unsigned long long)r.best_unsaved);
-	if (failed || r.stop == STOP_LOG) {
+	if (failed || r.stop == STOP_LOG || r.sample_failed) {
 		fflush(stderr);
 		exit(CLI_EXIT_ERROR);
 	}

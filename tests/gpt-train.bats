@@ -920,8 +920,9 @@ gpt-train: /dev/full: write error: No space left on device; saved step 3 to $r.c
 	run --separate-stderr gpt-train -q --data "$(F text.tok)" --iters 2 --batch 2 --sample-every 1 --sample-length 5 \
 		--sample-file /dev/full -o x.ckpt "$(F tiny.ckpt)"
 	assert_failure 1
-	assert_equal "$stderr" "gpt-train: /dev/full: write error: No space left on device"
+	assert_equal "$stderr" "gpt-train: /dev/full: write error: No space left on device (no more samples; training goes on)"
 	[ -c /dev/full ]
+	assert_equal "$(trai x.ckpt step)" 2
 	# /dev/null takes everything, and stays a device
 	run --separate-stderr gpt-train -q --data "$(F text.tok)" --iters 2 --batch 2 --save-every 1 -o /dev/null \
 		"$(F tiny.ckpt)"
@@ -1137,7 +1138,16 @@ sys.exit(not (len(parts) == 2 and all(len(p) == 27 and p.endswith("\n") for p in
 	assert_equal "${stderr%%$'\n'*}" "gpt-train: --sample-prompt needs a tokenizer, in the checkpoint or the data"
 	run --separate-stderr gpt-train -q --data "$(F text.tok)" --sample-length 5 -o a.ckpt "$(F tiny.ckpt)"
 	assert_failure 2
-	assert_equal "${stderr%%$'\n'*}" "gpt-train: --sample-prompt, --sample-length and --sample-file need --sample-every N"
+	assert_equal "${stderr%%$'\n'*}" "gpt-train: --sample-prompt, --sample-length, --sample-temperature, --sample-top-k and --sample-file need --sample-every N"
+	# temperature 0: the sample is gpt-sample's greedy one from the checkpoint of that step
+	run --separate-stderr gpt-train -q -j 1 --data "$(F text.tok)" --iters 3 --batch 4 --sample-every 3 \
+		--sample-prompt 'ROMEO:' --sample-length 12 --sample-temperature 0 --sample-file g.txt -o g.ckpt "$(F drop.ckpt)"
+	assert_success
+	assert_equal "$(tail -n +2 g.txt)" "$(gpt-sample -q --prompt 'ROMEO:' --max-new-tokens 12 --greedy g.ckpt)"
+	# top-k 1 is greedy too, whatever the temperature
+	gpt-train -q -j 1 --data "$(F text.tok)" --iters 3 --batch 4 --sample-every 3 --sample-prompt 'ROMEO:' \
+		--sample-length 12 --sample-temperature 3 --sample-top-k 1 --sample-file k.txt -o k.ckpt "$(F drop.ckpt)"
+	cmp g.txt k.txt
 }
 
 @test "gpt-train: --max-time stops with a resumable checkpoint" {
