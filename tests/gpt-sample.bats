@@ -485,3 +485,28 @@ Try 'gpt-sample --help' for more information."
 	assert_failure 2
 	assert_output ""
 }
+
+# bats test_tags=no-asan
+@test "gpt-sample: a checkpoint whose configuration claims more than its tensors is refused before the model is allocated" {
+	# no-asan: AddressSanitizer's shadow memory does not fit under ulimit -v
+	# a make fuzz finding: 1,024 layers of width 256 claimed by a 1-layer
+	# file (the HEAD chunk edited, its CRC recomputed) made gpt-sample
+	# allocate and clear gigabytes before it found the tensors missing
+	gpt-init -q --layers 1 --heads 2 --embd 256 --block 8 --vocab 10 -o w.ckpt
+	/usr/bin/python3 - "$ROOT/tests/formats" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1])
+from sweep import parse, chunk_bytes, payload
+b = open("w.ckpt", "rb").read()
+p, typ, flags, s, r = c = parse(b)[0][1][0]
+assert typ == "HEAD"
+raw = bytearray(payload(b, c))
+i = raw.index(b"\x07n_layer\x01") + 9
+raw[i:i + 8] = (1024).to_bytes(8, "little")
+open("big.ckpt", "wb").write(b[:p] + chunk_bytes(typ, flags, bytes(raw)) + b[p + 20 + s:])
+PY
+	run --separate-stderr bash -c 'ulimit -v 1000000; gpt-sample -q --max-new-tokens 3 big.ckpt'
+	assert_failure 1
+	assert_output ""
+	assert_equal "$stderr" "gpt-sample: big.ckpt: missing tensor 'h.1.ln_1.weight' (param)"
+}
