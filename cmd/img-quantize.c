@@ -1,9 +1,11 @@
 /* img-quantize: images to palette tokens and back for image-GPT: fits a
  * k-means colour palette, encodes images as token records, decodes records
  * to PNG pictures; options, messages and glue over lib/image/ here. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -419,6 +421,8 @@ static void decode(const opts *o)
 	g.scale = o->scale;
 	g.border = o->border;
 	memcpy(g.colour, o->colour, 3);
+	if (many && o->out[strlen(o->out) - 1] == '/' && mkdir(o->out, 0777) && errno != EEXIST)
+		cli_die(o->out, "cannot create the folder: %s", strerror(errno));
 	if (many) {
 		for (uint64_t r = 0; r < n_rec; r++) {
 			char file[4096];
