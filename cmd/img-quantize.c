@@ -174,9 +174,13 @@ static void fit(const opts *o)
 		cli_die_err(out.name, &e);
 	cli_out_commit(&out);
 	if (!o->quiet)
-		fprintf(stderr, "%s: %u %s colours for %ux%u images from %zu pixels of %zu image%s: mean squared error "
+	{
+		char g1[32], g2[32];
+		fprintf(stderr, "%s: %u %s colours for %ux%u images from %s pixels of %s image%s: mean squared error "
 			"%.4f per channel, %u cluster%s re-seeded\n", cli_prog(), o->k, d == 3 ? "RGB" : "gray",
-			l.v[0].width, l.v[0].height, n, l.n, cli_s(l.n), st.mse, st.reseeded, cli_s(st.reseeded));
+			l.v[0].width, l.v[0].height, cli_grouped(n, g1, sizeof g1), cli_grouped(l.n, g2, sizeof g2),
+			cli_s(l.n), st.mse, st.reseeded, cli_s(st.reseeded));
+	}
 	mg_tokenizer_free(&tk);
 	free(pts);
 	free(centres);
@@ -239,9 +243,11 @@ static void encode(const opts *o)
 	mg_image_list l;
 	mg_tokstream_writer *w;
 	mg_tokstream_header h;
-	uint8_t *pal;
+	uint8_t *pal, *px;
 	uint32_t *ids, d, per, len;
+	size_t batch;
 	uint64_t sse_all = 0;
+	char g[32];
 	int gray;
 	cli_out out;
 	mg_err e;
@@ -268,7 +274,11 @@ static void encode(const opts *o)
 		cli_usage_error("--prompt-tokens %u is more than the %u tokens of a record", o->prompt_tokens, len);
 	if (o->prompt_tokens)
 		len = o->prompt_tokens;
-	if (!(pal = malloc((size_t)tk.n_colors * d)) || !(ids = malloc(((size_t)per + 1) * sizeof *ids)))
+	batch = (65536 + per - 1) / per;
+	if (batch > l.n)
+		batch = l.n;
+	if (!(pal = malloc((size_t)tk.n_colors * d)) || !(ids = malloc(batch * per * sizeof *ids)) ||
+	    !(px = malloc(batch * per * d)))
 		cli_die(NULL, "out of memory");
 	for (uint32_t c = 0; c < tk.n_colors; c++)
 		memcpy(pal + (size_t)c * d, tk.palette + 3 * (size_t)c, d); /* gray: the red byte */
@@ -278,27 +288,38 @@ static void encode(const opts *o)
 	cli_out_open(&out, o->out, 1, o->force);
 	if (mg_tokstream_writer_open(&w, out.f, &h, &tk, MG_ZLIB_LEVEL, &e))
 		cli_die_err(out.name, &e);
-	for (size_t i = 0; i < l.n; i++) {
+	/* batches of images in one call, so that its threads have work */
+	for (size_t first = 0; first < l.n; first += batch) {
+		size_t nb = l.n - first < batch ? l.n - first : batch;
 		uint64_t sse;
-		uint32_t *px = ids + (o->label_token ? 1 : 0);
-		if (mg_kmeans_assign(l.v[i].pixels, per, d, pal, tk.n_colors, (int)o->threads, px, &sse, &e))
+		for (size_t b = 0; b < nb; b++)
+			memcpy(px + b * per * d, l.v[first + b].pixels, (size_t)per * d);
+		if (mg_kmeans_assign(px, nb * per, d, pal, tk.n_colors, (int)o->threads, ids, &sse, &e))
 			cli_die(NULL, "%s", e.msg);
 		sse_all += sse;
-		if (o->label_token)
-			ids[0] = tk.n_colors + (uint32_t)l.v[i].label;
-		if (mg_tokstream_writer_record(w, &e) || mg_tokstream_writer_put(w, ids, NULL, len, &e)) {
-			mg_tokstream_writer_free(w);
-			cli_die_err(out.name, &e);
+		for (size_t b = 0; b < nb; b++) {
+			uint32_t label = tk.n_colors + (uint32_t)l.v[first + b].label;
+			const uint32_t *rec = ids + b * per;
+			int rc = mg_tokstream_writer_record(w, &e);
+			if (!rc && o->label_token) /* the class token, then as much of the pixels as fits len */
+				rc = mg_tokstream_writer_put(w, &label, NULL, 1, &e);
+			if (!rc)
+				rc = mg_tokstream_writer_put(w, rec, NULL, len - (o->label_token ? 1 : 0), &e);
+			if (rc) {
+				mg_tokstream_writer_free(w);
+				cli_die_err(out.name, &e);
+			}
 		}
 	}
 	if (mg_tokstream_writer_close(w, &e))
 		cli_die_err(out.name, &e);
 	cli_out_commit(&out);
 	if (!o->quiet)
-		fprintf(stderr, "%s: %zu image%s to records of %u tokens%s (vocabulary %u): mean squared error %.4f per "
-			"channel\n", cli_prog(), l.n, cli_s(l.n), len, o->prompt_tokens ? " (prompts)" : "", tk.vocab_size,
+		fprintf(stderr, "%s: %s image%s to records of %u token%s%s (vocabulary %u): mean squared error %.4f per "
+			"channel\n", cli_prog(), cli_grouped(l.n, g, sizeof g), cli_s(l.n), len, cli_s(len), o->prompt_tokens ? " (prompts)" : "", tk.vocab_size,
 			(double)sse_all / ((double)l.n * per * d));
 	free(pal);
+	free(px);
 	free(ids);
 	mg_tokenizer_free(&tk);
 	mg_image_list_free(&l);
@@ -444,7 +465,8 @@ static void decode(const opts *o)
 		mg_image_free(&pic);
 	}
 	if (!o->quiet) {
-		fprintf(stderr, "%s: %llu record%s to %s %ux%u picture%s", cli_prog(), (unsigned long long)n_rec,
+		char gr[32];
+		fprintf(stderr, "%s: %s record%s to %s %ux%u picture%s", cli_prog(), cli_grouped(n_rec, gr, sizeof gr),
 			cli_s(n_rec), ch == 3 ? "RGB" : "gray", tk->width, tk->height, cli_s(n_rec));
 		if (short_rec)
 			fprintf(stderr, "; %llu short record%s padded with %02x%02x%02x", (unsigned long long)short_rec,
