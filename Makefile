@@ -29,6 +29,8 @@ ifeq ($(wildcard $(GOMP_A)),)
 $(error $(CC) has no libgomp.a (the tools link OpenMP statically: GCC's libgomp is needed))
 endif
 LDLIBS += $(GOMP_A) -ldl -Wl,--as-needed
+# libpng: the PNG reader and writer of lib/image/ (only programs that use them need it)
+LDLIBS += -lpng
 
 # CUDA: the GPU backend in cuda/ is built when nvcc is found (on PATH or in
 # $(CUDA_HOME)/bin); CUDA=0 skips it, CUDA=1 makes a missing nvcc an error.
@@ -66,7 +68,7 @@ CUDA_LDLIBS = -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcuda
 endif
 endif
 
-TOOLS = adder-gen gpt-init bpe-encode bpe-train gpt-train gpt-sample mygpt-info
+TOOLS = adder-gen gpt-init bpe-encode bpe-train gpt-train gpt-sample mygpt-info img-quantize
 BINS = $(TOOLS:%=$(BIN)/%)
 # scripts installed beside the tools (each has a page in man/)
 SCRIPTS = $(BIN)/mygpt-plot-loss

@@ -224,6 +224,22 @@ int mg_tokenizer_init_chars(mg_tokenizer *tk, const uint32_t *cps, uint32_t n, m
 	return mg_tokenizer_finish(tk, e);
 }
 
+int mg_tokenizer_init_palette(mg_tokenizer *tk, const uint8_t *rgb, uint32_t n, uint32_t width, uint32_t height,
+			      mg_err *e)
+{
+	memset(tk, 0, sizeof *tk);
+	tk->kind = MG_TOKENIZER_PALETTE;
+	tk->vocab_size = n;
+	tk->n_colors = n;
+	tk->width = width;
+	tk->height = height;
+	tk->palette = malloc(n ? 3 * (size_t)n : 1);
+	if (!tk->palette)
+		return mg_err_set(e, MG_E_NOMEM, "out of memory");
+	memcpy(tk->palette, rgb, 3 * (size_t)n);
+	return mg_tokenizer_finish(tk, e);
+}
+
 const uint8_t *mg_tokenizer_token(const mg_tokenizer *tk, uint32_t id, size_t *n)
 {
 	*n = tk->tok_off[id + 1] - tk->tok_off[id];

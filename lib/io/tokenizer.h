@@ -55,6 +55,11 @@ void mg_tokenizer_free(mg_tokenizer *tk);
 /* Makes a CHARS tokenizer from code points (in token order). */
 int mg_tokenizer_init_chars(mg_tokenizer *tk, const uint32_t *cps, uint32_t n, mg_err *e);
 
+/* Makes a PALETTE tokenizer of n RGB colours (3n bytes, token order) for
+ * images of width x height. */
+int mg_tokenizer_init_palette(mg_tokenizer *tk, const uint8_t *rgb, uint32_t n, uint32_t width, uint32_t height,
+			      mg_err *e);
+
 /* Appends a whole tokenizer member (preamble to TAIL) to out. */
 int mg_tokenizer_pack(const mg_tokenizer *tk, mg_buf *out, mg_err *e);
 /* *equal = 1 when a and b are the same model (their packed payloads are

@@ -24,6 +24,7 @@ RULES = [
     ("lib/train/", ["core/", "io/", "backend/backend.h", "model/", "train/"]),
     ("lib/infer/", ["core/", "io/", "backend/backend.h", "model/", "infer/"]),
     ("lib/tasks/", ["core/", "io/", "tasks/"]),
+    ("lib/image/", ["core/", "io/", "image/"]),
     ("cuda/", ["core/", "backend/backend.h"]),
 ]
 # Private headers: the folder's own business, never a tool's.
