@@ -1,6 +1,6 @@
 /* kmeans_run: drives lib/image/kmeans.h on raw byte points for the
- * cross-check against scikit-learn (tests/kmeans_sklearn.py) and the benchmark
- * (tests/bench/bench-kmeans.sh); not installed.
+ * cross-check against NumPy (tests/model/kmeans_ref.py, tests/kmeans.bats) and
+ * the benchmark (tests/bench/bench-kmeans.sh); not installed.
  *   kmeans_run fit [-k K] [-i ITERS] [-p] [-s SEED] [-j THREADS] [-r RUNS] D POINTS INIT FINAL
  *     writes the initial and the final centres (k x D float32, little-endian
  *     on x86) and prints "seconds S mse M reseeded R" per run

@@ -1,12 +1,16 @@
-"""The reference side of k-means (lib/image/kmeans.c): pixels of CIFAR-10,
-scikit-learn's KMeans (Lloyd) and a NumPy Lloyd from given initial centres.
-  points OUT N SEED        N pixels (RGB bytes) of distinct random positions of
+"""The reference side of k-means (lib/image/kmeans.c, driven by
+build/tests/tools/kmeans_run): pixels of CIFAR-10, a NumPy Lloyd and
+scikit-learn's KMeans (Lloyd) from given initial centres.
+  points OUT N SEED [synthetic]
+                           N pixels (RGB bytes) of distinct random positions of
                            examples/data/cifar10/cifar10_train4k_lossless.bin, or
-                           of a synthetic set when absent; prints where from
-  compare POINTS INIT FINAL ITERS TOL
-                           Lloyd from INIT (float32 k x 3) in float64, NumPy and
-                           scikit-learn; prints the largest centre difference to
-                           FINAL and exits 1 when over TOL
+                           of a synthetic set of colour blobs when absent or asked
+                           for; prints where from (N 0: every pixel, in order)
+  compare POINTS INIT FINAL ITERS TOL [sklearn]
+                           Lloyd from INIT (float32 k x 3) in NumPy: prints the
+                           largest centre difference to FINAL and exits 1 when
+                           over TOL; with sklearn, prints scikit-learn's too
+                           (which breaks exact ties by rounding: not checked)
   time POINTS INIT ITERS THREADS RUNS
                            scikit-learn's KMeans(algorithm="lloyd", n_init=1,
                            max_iter=ITERS, tol=0, init=INIT) on float32 points:
@@ -20,18 +24,21 @@ import numpy as np
 CIFAR = "examples/data/cifar10/cifar10_train4k_lossless.bin"
 
 
-def points(out, n, seed):
-    rng = np.random.default_rng(seed)
-    if os.path.exists(CIFAR):
+def pixels(rng, synthetic):
+    """Every pixel (RGB rows of bytes) of the 4,000 CIFAR-10 images, or of a
+    synthetic set of the same size, and where they come from."""
+    if os.path.exists(CIFAR) and not synthetic:
         raw = np.fromfile(CIFAR, dtype=np.uint8).reshape(-1, 3073)
-        img = raw[:, 1:].reshape(-1, 3, 1024).transpose(0, 2, 1).reshape(-1, 3)  # pixels, RGB
-        src = CIFAR
-    else:  # 64 colour blobs, their pixels spread around them
-        c = rng.integers(0, 256, size=(64, 3))
-        img = np.clip(c[rng.integers(0, 64, size=4_096_000)] + rng.normal(0, 12, size=(4_096_000, 3)), 0, 255)
-        img = img.astype(np.uint8)
-        src = "synthetic (no %s)" % CIFAR
-    pick = rng.choice(len(img), size=n, replace=False)
+        return raw[:, 1:].reshape(-1, 3, 1024).transpose(0, 2, 1).reshape(-1, 3), CIFAR
+    c = rng.integers(0, 256, size=(64, 3))  # 64 colour blobs, their pixels spread around them
+    img = np.clip(c[rng.integers(0, 64, size=4_096_000)] + rng.normal(0, 12, size=(4_096_000, 3)), 0, 255)
+    return img.astype(np.uint8), "a synthetic set" + ("" if synthetic else " (no %s)" % CIFAR)
+
+
+def points(out, n, seed, synthetic):
+    rng = np.random.default_rng(seed)
+    img, src = pixels(rng, synthetic)
+    pick = rng.choice(len(img), size=n, replace=False) if n else np.arange(len(img))
     np.ascontiguousarray(img[pick]).tofile(out)
     print(src)
 
@@ -63,23 +70,24 @@ def lloyd_numpy(x, c, iters):
     return c
 
 
-def compare(pts, init, final, iters, tol):
-    from sklearn.cluster import KMeans
+def compare(pts, init, final, iters, tol, sklearn):
     x = np.fromfile(pts, dtype=np.uint8).reshape(-1, 3).astype(np.float64)
     c0 = np.fromfile(init, dtype=np.float32).reshape(-1, 3).astype(np.float64)
     ours = np.fromfile(final, dtype=np.float32).reshape(-1, 3).astype(np.float64)
     ref = lloyd_numpy(x, c0.copy(), iters)
-    km = KMeans(n_clusters=len(c0), init=c0, n_init=1, max_iter=iters, tol=0, algorithm="lloyd").fit(x)
     dn = np.abs(ours - ref).max()
-    ds = np.abs(ours - km.cluster_centers_).max(1)
-    mse_ours = nearest(x, ours)[1].mean() / 3
-    mse_sk = nearest(x, km.cluster_centers_)[1].mean() / 3
     print("k %d, %d points, %d iterations, from the same initial centres:" % (len(c0), len(x), iters))
-    print("  NumPy Lloyd (float64, ties to the lowest index): max |centre difference| %.3g (tolerance %g)"
-          % (dn, tol))
-    print("  scikit-learn (ties broken by the rounding of |x|^2 - 2x.c + |c|^2): %d of %d centres differ by over "
-          "%g, max %.3g; mse %.6f beside ours %.6f (relative %.2g)"
-          % ((ds > tol).sum(), len(c0), tol, ds.max(), mse_sk, mse_ours, abs(mse_ours / mse_sk - 1)))
+    print("  NumPy Lloyd (float64, ties to the lowest index): max |centre difference| %.3g (tolerance %g)%s"
+          % (dn, tol, " OVER" if dn > tol else ""))
+    if sklearn:
+        from sklearn.cluster import KMeans
+        km = KMeans(n_clusters=len(c0), init=c0, n_init=1, max_iter=iters, tol=0, algorithm="lloyd").fit(x)
+        ds = np.abs(ours - km.cluster_centers_).max(1)
+        mse_ours = nearest(x, ours)[1].mean() / 3
+        mse_sk = nearest(x, km.cluster_centers_)[1].mean() / 3
+        print("  scikit-learn (ties broken by the rounding of |x|^2 - 2x.c + |c|^2): %d of %d centres differ by "
+              "over %g, max %.3g; mse %.6f beside ours %.6f (relative %.2g)"
+              % ((ds > tol).sum(), len(c0), tol, ds.max(), mse_sk, mse_ours, abs(mse_ours / mse_sk - 1)))
     if dn > tol:
         sys.exit(1)
 
@@ -99,9 +107,9 @@ def timing(pts, init, iters, threads, runs):
 if __name__ == "__main__":
     a = sys.argv[1:]
     if a[0] == "points":
-        points(a[1], int(a[2]), int(a[3]))
+        points(a[1], int(a[2]), int(a[3]), a[4:] == ["synthetic"])
     elif a[0] == "compare":
-        compare(a[1], a[2], a[3], int(a[4]), float(a[5]))
+        compare(a[1], a[2], a[3], int(a[4]), float(a[5]), a[6:] == ["sklearn"])
     elif a[0] == "time":
         timing(a[1], a[2], int(a[3]), int(a[4]), int(a[5]))
     else:
