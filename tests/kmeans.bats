@@ -26,7 +26,7 @@ REF="/usr/bin/python3 $ROOT/tests/model/kmeans_ref.py"
 	run -0 $REF points pts.bin 20000 7 synthetic
 	# no cluster empties here (a re-seeded one would not be comparable)
 	run -0 "$RUN" fit -k 64 -i 8 -s 3 -j 2 3 pts.bin init.bin final.bin
-	assert_output --regexp '^seconds [0-9.]+ mse 140.233479 reseeded 0$'
+	assert_output --regexp '^seconds [0-9.]+ mse 140\.23[0-9]* reseeded 0$'
 	run -0 $REF compare pts.bin init.bin final.bin 8 1e-4
 	printf '%s\n' "$output" | sed 's/^/# /' >&3
 	refute_line --partial "OVER"
