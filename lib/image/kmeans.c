@@ -290,24 +290,34 @@ typedef struct pp {
 	int first;
 } pp;
 
-static void pp_chunk(void *ctx, size_t c, int tid)
+static inline __attribute__((always_inline)) void pp_run(pp *a, size_t c, uint32_t d)
 {
-	pp *a = ctx;
 	size_t i0 = c * CHUNK, i1 = i0 + CHUNK < a->n ? i0 + CHUNK : a->n;
 	uint64_t s = 0;
-	(void)tid;
 	for (size_t i = i0; i < i1; i++) {
-		const uint8_t *p = a->pts + i * a->d;
+		const uint8_t *p = a->pts + i * d;
 		uint32_t q = 0;
-		for (uint32_t ch = 0; ch < a->d; ch++) {
+		for (uint32_t ch = 0; ch < d; ch++) {
 			int32_t t = (int32_t)p[ch] - (int32_t)a->c[ch];
 			q += (uint32_t)(t * t);
 		}
-		if (a->first || q < a->d2[i])
-			a->d2[i] = q;
-		s += a->d2[i];
+		q = a->first || q < a->d2[i] ? q : a->d2[i];
+		a->d2[i] = q;
+		s += q;
 	}
 	a->chunk_sum[c] = s;
+}
+
+static void pp_chunk(void *ctx, size_t c, int tid)
+{
+	pp *a = ctx;
+	(void)tid;
+	switch (a->d) {
+	case 1: pp_run(a, c, 1); break;
+	case 2: pp_run(a, c, 2); break;
+	case 3: pp_run(a, c, 3); break;
+	default: pp_run(a, c, 4); break;
+	}
 }
 
 static int init_plusplus(const uint8_t *pts, size_t n, uint32_t d, uint32_t k, int threads, mg_rng *r,
