@@ -38,21 +38,24 @@ void mg_kmeans_opts_default(mg_kmeans_opts *o);
  * index), each centre to the mean of its points (exact integer sums), and
  * the empty clusters, in index order, re-seeded from points of distinct
  * random indices. Deterministic for a seed, whatever the thread count. st
- * may be NULL. Errors: MG_E_INVAL when d is 0 or over 4, k is 0 or over
- * 65,536, or n < k; MG_E_NOMEM; MG_E_IO when a thread cannot start. */
+ * may be NULL. The caller owns every buffer; no state outlives a call (the
+ * functions may run at once on other data). Errors: MG_E_INVAL when d is 0
+ * or over 4, k is 0 or over 65,536, or n < k; MG_E_NOMEM. */
 int mg_kmeans_fit(const uint8_t *pts, size_t n, uint32_t d, const mg_kmeans_opts *o, float *centres,
 		  mg_kmeans_stats *st, mg_err *e);
 
 /* The initial centres that mg_kmeans_fit starts from for the same
- * arguments (o->iters is ignored): k x d floats, each a point. */
+ * arguments (o->iters is ignored): k x d floats, each a point. Errors as
+ * mg_kmeans_fit's. */
 int mg_kmeans_init(const uint8_t *pts, size_t n, uint32_t d, const mg_kmeans_opts *o, float *centres,
 		   mg_err *e);
 
 /* The nearest of k byte colours (palette, k x d) to each of n points (ties:
- * the lowest id), written to ids[n]; exact (integer distances). sse (may be
- * NULL): the sum of squared distances. threads 0: mg_threads_get().
- * Errors: MG_E_INVAL when d is 0 or over 4 or k is 0 or over 65,536;
- * MG_E_NOMEM; MG_E_IO when a thread cannot start. */
+ * the lowest id), written to ids[n] (ids may be NULL when n is 0); exact
+ * (integer distances in float, all under 2^24). sse (may be NULL): the sum
+ * of squared distances. threads 0: mg_threads_get(); the ids are the same
+ * for any count. Errors: MG_E_INVAL when d is 0 or over 4 or k is 0 or over
+ * 65,536; MG_E_NOMEM. */
 int mg_kmeans_assign(const uint8_t *pts, size_t n, uint32_t d, const uint8_t *palette, uint32_t k,
 		     int threads, uint32_t *ids, uint64_t *sse, mg_err *e);
 
