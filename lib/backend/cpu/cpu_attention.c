@@ -289,6 +289,50 @@ static void backward_pair(float *dqkv, float *datt, const float *dout, const flo
 	mg_smallgemm_copy(dQ + 2 * (size_t)C, C3, dVp, hs, T, hs);
 }
 
+/* d[j] += x[j] (y NULL) or x[j] y[j], for j < n. */
+static void acc_row(float *d, const float *x, const float *y, uint32_t n)
+{
+	uint32_t j = 0;
+#if MG_VMATH_AVX2
+	for (; j + 8 <= n; j += 8) {
+		__m256 v = _mm256_loadu_ps(x + j);
+		if (y)
+			v = _mm256_mul_ps(v, _mm256_loadu_ps(y + j));
+		_mm256_storeu_ps(d + j, _mm256_add_ps(_mm256_loadu_ps(d + j), v));
+	}
+#endif
+	for (; j < n; j++)
+		d[j] += y ? x[j] * y[j] : x[j];
+}
+
+/* The time weights' gradients from G = D P in datt, as
+ * mg_cpu_attention_dtw's with probs NULL (the same sums in the same order)
+ * a row at a time: row i of head h is summed over b into b = 0's row (datt is
+ * scratch), then added to the weights' gradients, where the circulant factors'
+ * elements for j <= i are contiguous in j. Heads are independent. */
+static void dtw_rows(float *dtw, float *dtw_w, float *dtw_b, float *datt, const mg_backend_attn *a, int threads)
+{
+	uint32_t B = a->B, T = a->T, H = a->H;
+	size_t tb = a->block;
+
+	if (a->variant == MG_ATTN_VANILLA)
+		return;
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
+	for (uint32_t h = 0; h < H; h++)
+		for (uint32_t i = 0; i < T; i++) {
+			float *g = datt + ((size_t)h * T + i) * T;
+			for (uint32_t b = 1; b < B; b++)
+				acc_row(g, datt + (((size_t)b * H + h) * T + i) * T, NULL, i + 1);
+			if (a->variant == MG_ATTN_TIME_WEIGHTING) {
+				acc_row(dtw + (h * tb + i) * tb, g, NULL, i + 1);
+			} else {
+				size_t wo = h * tb + tb - 1 - i; /* time_w[h, block-1-(i-j)] at wo + j */
+				acc_row(dtw_w + wo, g, a->tw_b + h * tb, i + 1);
+				acc_row(dtw_b + h * tb, g, a->tw_w + wo, i + 1);
+			}
+		}
+}
+
 void mg_cpu_attention_forward(mg_backend_ctx *ctx, float *out, float *probs, const float *qkv, const mg_backend_attn *a)
 {
 	uint32_t T = a->T, hs = a->C / a->H;
@@ -309,5 +353,5 @@ void mg_cpu_attention_backward(mg_backend_ctx *ctx, float *dqkv, float *dtw, flo
 #pragma omp parallel for num_threads(mg_cpu_ctx_threads(ctx)) schedule(dynamic, 1)
 	for (size_t bh = 0; bh < pairs; bh++)
 		backward_pair(dqkv, datt, dout, qkv, probs, a, bh, ctx->scratch + (size_t)omp_get_thread_num() * ctx->tile);
-	mg_cpu_attention_dtw(dtw, dtw_w, dtw_b, datt, NULL, a); /* datt holds G = D P */
+	dtw_rows(dtw, dtw_w, dtw_b, datt, a, mg_cpu_ctx_threads(ctx)); /* datt holds G = D P */
 }
