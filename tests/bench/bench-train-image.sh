@@ -109,7 +109,8 @@ def finish(p):
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 fma = subprocess.run([BIN + "/fma_peak", str(THREADS), "5"], check=True, capture_output=True, text=True).stdout.split()
 print("train step: %s (%d layers, %d heads, %d wide, block %d, vocab %d, no dropout), batch %d, "
-      "T %d, %d thread%s, %s" % ("image-GPT small" if MODEL == SMALL.split() else "model", L, H, C, T, V, B, T, THREADS, "s" if THREADS > 1 else "", cpu))
+      "T %d, %d thread%s, %s" % ("image-GPT small" if MODEL == SMALL.split() else "model", L, H, C, T, V, B, T,
+                                   THREADS, "s" if THREADS > 1 else "", cpu))
 print("FLOPs per token: 6 x %d Linear weights + 12 x %d layers x T %d x C %d (attention: 2 products forward, "
       "4 backward, the whole square) = %d; fp32 FMA peak (fma_peak.c) %.1f GFLOP/s on one core x %d threads"
       % (MM_PARAMS, L, T, C, FLOP_TOKEN, float(fma[1]), THREADS))
