@@ -112,8 +112,9 @@ print("train step: %s (%d layers, %d heads, %d wide, block %d, vocab %d, no drop
       "T %d, %d thread%s, %s" % ("image-GPT small" if MODEL == SMALL.split() else "model", L, H, C, T, V, B, T,
                                    THREADS, "s" if THREADS > 1 else "", cpu))
 print("FLOPs per token: 6 x %d Linear weights + 12 x %d layers x T %d x C %d (attention: 2 products forward, "
-      "4 backward, the whole square) = %d; fp32 FMA peak (fma_peak.c) %.1f GFLOP/s on one core x %d threads"
-      % (MM_PARAMS, L, T, C, FLOP_TOKEN, float(fma[1]), THREADS))
+      "4 backward, the whole square, as PyTorch computes it) = %d; the causal half that mygpt computes: %d; fp32 FMA "
+      "peak (fma_peak.c) %.1f GFLOP/s on one core x %d threads"
+      % (MM_PARAMS, L, T, C, FLOP_TOKEN, 6 * MM_PARAMS + 6 * L * (T + 1) * C, float(fma[1]), THREADS))
 print("load average at start: %s" % load())
 
 rows = []
