@@ -93,6 +93,8 @@ int main(int argc, char **argv)
 			printf("seconds %.6f mse %.9g reseeded %u\n", mg_clock_now() - t, st.mse, st.reseeded);
 		}
 		spit(argv[optind + 3], cen, (size_t)o.k * d * sizeof(float));
+		free(cen);
+		free(pts);
 	} else {
 		size_t plen, len, n;
 		uint8_t *pal = slurp(argv[optind + 1], &plen), *pts = slurp(argv[optind + 2], &len);
@@ -109,6 +111,9 @@ int main(int argc, char **argv)
 			printf("seconds %.6f sse %llu\n", mg_clock_now() - t, (unsigned long long)sse);
 		}
 		spit(argv[optind + 3], ids, n * sizeof *ids);
+		free(ids);
+		free(pts);
+		free(pal);
 	}
 	return 0;
 }
