@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "core/rng.h"
+#include "core/threads.h"
 #include "image/grid.h"
 #include "image/image.h"
 #include "image/image_read.h"
@@ -27,7 +28,8 @@ static const char usage[] =
 	"       img-quantize -m palette [-fqv] [--label-token] [--prompt-tokens n] [-j n]\n"
 	"                    [--format name] [--labels file] [-o file] image ...\n"
 	"       img-quantize -d [-fqv] [-m palette] [--grid ROWSxCOLS] [--scale n]\n"
-	"                    [--border n] [--colour RRGGBB] [-o file | dir/ | pattern] [file]\n";
+	"                    [--border n] [--colour RRGGBB] [--records n]\n"
+	"                    [-o file | dir/ | pattern] [file ...]\n";
 
 static const char options[] =
 	"\n"
@@ -47,11 +49,13 @@ static const char options[] =
 	"  --labels file          the IDX labels file of IDX images\n"
 	"  -d, --decode           token records (file or stdin) to PNG pictures\n"
 	"  --grid ROWSxCOLS       decode: draw the records in one picture, row by row\n"
+	"  --records n            decode: only the first n records (rows, with several\n"
+	"                         files: each row holds a record of every file) (default all)\n"
 	"  --scale n              decode: each pixel becomes n x n, 1-64 (default 1)\n"
 	"  --border n             decode: border width in pixels, 0-64 (default 0)\n"
 	"  --colour RRGGBB        decode: colour of borders, empty cells and missing\n"
 	"                         pixels of short records, hex (default 808080)\n"
-	"  -j, --threads n        threads, 1-256, or 0 for one per CPU (default 1)\n"
+	"  -j, --threads n        threads, 1-256, or 0 for one per CPU (default 0)\n"
 	"  -o, --output file      write to file (atomically) instead of stdout; decode:\n"
 	"                         dir/ or a pattern with %d writes one PNG per record\n"
 	"  -f, --force            write binary data to a terminal\n"
@@ -62,7 +66,7 @@ static const char options[] =
 
 enum {
 	OPT_FIT = 256, OPT_PPI, OPT_ITERS, OPT_INIT, OPT_LABEL_TOKEN, OPT_PROMPT_TOKENS, OPT_FORMAT, OPT_LABELS,
-	OPT_GRID, OPT_SCALE, OPT_BORDER, OPT_COLOUR,
+	OPT_GRID, OPT_SCALE, OPT_BORDER, OPT_COLOUR, OPT_RECORDS,
 };
 
 static const struct option longopts[] = {
@@ -80,6 +84,7 @@ static const struct option longopts[] = {
 	{ "scale", required_argument, NULL, OPT_SCALE },
 	{ "border", required_argument, NULL, OPT_BORDER },
 	{ "colour", required_argument, NULL, OPT_COLOUR },
+	{ "records", required_argument, NULL, OPT_RECORDS },
 	CLI_OPTION_SEED,
 	CLI_OPTION_THREADS,
 	CLI_OPTION_VERBOSE,
@@ -93,7 +98,7 @@ typedef struct opts {
 	uint32_t k, ppi, iters, threads, prompt_tokens, grid_rows, grid_cols, scale, border;
 	int plusplus;
 	uint8_t colour[3];
-	uint64_t seed;
+	uint64_t seed, records;
 	const char *model, *labels, *out;
 	char **files;
 	int n_files;
@@ -315,9 +320,13 @@ static void encode(const opts *o)
 		cli_die_err(out.name, &e);
 	cli_out_commit(&out);
 	if (!o->quiet)
-		fprintf(stderr, "%s: %s image%s to records of %u token%s%s (vocabulary %u): mean squared error %.4f per "
-			"channel\n", cli_prog(), cli_grouped(l.n, g, sizeof g), cli_s(l.n), len, cli_s(len), o->prompt_tokens ? " (prompts)" : "", tk.vocab_size,
+	{
+		char g2[32], g3[32];
+		fprintf(stderr, "%s: %s image%s to records of %s token%s%s (vocabulary %s): mean squared error %.4f per "
+			"channel\n", cli_prog(), cli_grouped(l.n, g, sizeof g), cli_s(l.n), cli_grouped(len, g2, sizeof g2),
+			cli_s(len), o->prompt_tokens ? " (prompts)" : "", cli_grouped(tk.vocab_size, g3, sizeof g3),
 			(double)sse_all / ((double)l.n * per * d));
+	}
 	free(pal);
 	free(px);
 	free(ids);
@@ -362,41 +371,51 @@ static void write_png(const mg_image *im, const char *path, int force)
 	cli_out_commit(&out);
 }
 
-static void decode(const opts *o)
+/* The records of one token stream as pictures (*ims, *n of them), the
+ * first o->records rows' worth (rows: this file's records over per_row);
+ * *tk the palette: own (-m), else that of the first stream, which later
+ * streams must share. */
+typedef struct dec_state {
+	mg_tokenizer own, first;
+	const mg_tokenizer *tk;
+	int have_first;
+	uint32_t per, ch;
+	uint64_t short_rec;
+} dec_state;
+
+static void decode_file(const opts *o, const char *path, dec_state *st, mg_image **ims, uint64_t *n)
 {
-	const char *name, *path = o->n_files ? o->files[0] : NULL;
+	const char *name;
 	mg_tokstream_data d;
-	mg_tokenizer own, *tk;
-	mg_image *ims;
-	mg_grid_opts g;
-	uint64_t n_rec, *start, whole[2], short_rec = 0;
-	uint32_t per, ch, labels = 0;
-	int many = o->out && (o->out[strlen(o->out) - 1] == '/' || strchr(o->out, '%'));
+	uint64_t n_rec, *start, whole[2];
+	uint32_t labels = 0;
 	FILE *f;
 	mg_err e;
 
-	if (o->model)
-		load_palette(o->model, &own);
 	cli_in_refuse_tty(path, "token stream");
 	f = cli_open_in(path, &name);
 	if (mg_tokstream_data_read(f, &d, &e))
 		cli_die_err(name, &e);
 	cli_close_in(f, name);
 	if (o->model) {
-		if (d.has_tokenizer && d.tk.kind == MG_TOKENIZER_PALETTE && !same_palette(&own, &d.tk))
+		if (d.has_tokenizer && d.tk.kind == MG_TOKENIZER_PALETTE && !same_palette(&st->own, &d.tk))
 			cli_die(name, "its palette differs from %s", o->model);
-		tk = &own;
-	} else {
+	} else if (!st->have_first) {
 		if (!d.has_tokenizer || d.tk.kind != MG_TOKENIZER_PALETTE)
 			cli_die(name, "the stream carries no palette: give one with -m");
-		tk = &d.tk;
-	}
+		/* keep it: d is freed below */
+		if (mg_tokenizer_init_palette(&st->first, d.tk.palette, d.tk.n_colors, d.tk.width, d.tk.height, &e))
+			cli_die(name, "%s", e.msg);
+		st->tk = &st->first;
+		st->have_first = 1;
+	} else if (d.has_tokenizer && d.tk.kind == MG_TOKENIZER_PALETTE && !same_palette(&st->first, &d.tk))
+		cli_die(name, "its palette differs from that of %s", o->files[0]);
 	/* --label-token streams: 256 class ids right after the colours */
 	if (d.has_tokenizer && d.tk.kind == MG_TOKENIZER_PALETTE && d.tk.n_specials == LABEL_TOKENS &&
 	    d.tk.vocab_size == d.tk.n_colors + LABEL_TOKENS)
 		labels = 1;
-	per = tk->width * tk->height;
-	ch = palette_gray(tk) ? 1 : 3;
+	st->per = st->tk->width * st->tk->height;
+	st->ch = palette_gray(st->tk) ? 1 : 3;
 	start = d.start;
 	n_rec = d.n_records;
 	if (d.h.layout == MG_LAYOUT_STREAM) { /* no boundaries: one record */
@@ -407,28 +426,23 @@ static void decode(const opts *o)
 	}
 	if (n_rec == 0)
 		cli_die(name, "no records to decode");
-	if (o->grid_rows && n_rec > (uint64_t)o->grid_rows * o->grid_cols)
-		cli_die(name, "%llu records do not fit a %ux%u grid", (unsigned long long)n_rec, o->grid_rows,
-			o->grid_cols);
-	if (!o->grid_rows && !many && n_rec > 1)
-		cli_die(name, "%llu records make %llu pictures: give --grid, or -o dir/ or a pattern with %%d",
-			(unsigned long long)n_rec, (unsigned long long)n_rec);
-	if (!(ims = calloc(n_rec, sizeof *ims)))
+	if (!(*ims = calloc(n_rec, sizeof **ims)))
 		cli_die(NULL, "out of memory");
 	for (uint64_t r = 0; r < n_rec; r++) {
 		const uint32_t *ids = d.ids + start[r];
 		uint64_t len = start[r + 1] - start[r];
+		const mg_tokenizer *tk = st->tk;
 		if (labels && len > 0 && ids[0] >= tk->n_colors && ids[0] < tk->n_colors + LABEL_TOKENS) {
 			ids++;
 			len--;
 		}
-		if (len > per)
+		if (len > st->per)
 			cli_die(name, "record %llu has %llu pixel tokens, more than the %ux%u of the palette",
 				(unsigned long long)r, (unsigned long long)len, tk->width, tk->height);
-		short_rec += len < per;
-		if (mg_image_alloc(&ims[r], tk->width, tk->height, ch, &e))
+		st->short_rec += len < st->per;
+		if (mg_image_alloc(&(*ims)[r], tk->width, tk->height, st->ch, &e))
 			cli_die(name, "%s", e.msg);
-		for (uint64_t i = 0; i < per; i++) {
+		for (uint64_t i = 0; i < st->per; i++) {
 			const uint8_t *c = o->colour;
 			if (i < len) {
 				if (ids[i] >= tk->n_colors)
@@ -436,49 +450,119 @@ static void decode(const opts *o)
 						"palette", (unsigned long long)r, (unsigned long long)i, ids[i], tk->n_colors);
 				c = tk->palette + 3 * (size_t)ids[i];
 			}
-			memcpy(ims[r].pixels + i * ch, c, ch);
+			memcpy((*ims)[r].pixels + i * st->ch, c, st->ch);
 		}
 	}
+	*n = n_rec;
+	mg_tokstream_data_free(&d);
+}
+
+/* Decodes the token streams of the operands (stdin when none). Several
+ * streams are laid side by side: with n records in the shortest, a stream
+ * of c x n records gives c pictures to each of the n rows (originals |
+ * completions), in its record order. --records keeps the first rows. */
+static void decode(const opts *o)
+{
+	int nf = o->n_files ? o->n_files : 1;
+	const char *first_name = o->n_files && strcmp(o->files[0], "-") ? o->files[0] : "<stdin>";
+	mg_image **per_file = calloc((size_t)nf, sizeof *per_file), *ims;
+	uint64_t *count = calloc((size_t)nf, sizeof *count), *mult = calloc((size_t)nf, sizeof *mult);
+	uint64_t rows = UINT64_MAX, cols = 0, n_pic, at = 0;
+	int many = o->out && (o->out[strlen(o->out) - 1] == '/' || strchr(o->out, '%'));
+	dec_state st;
+	mg_grid_opts g;
+	mg_err e;
+
+	memset(&st, 0, sizeof st);
+	if (!per_file || !count || !mult)
+		cli_die(NULL, "out of memory");
+	if (o->model) {
+		load_palette(o->model, &st.own);
+		st.tk = &st.own;
+	}
+	for (int j = 0; j < nf; j++) {
+		decode_file(o, o->n_files ? o->files[j] : NULL, &st, &per_file[j], &count[j]);
+		if (count[j] < rows)
+			rows = count[j];
+	}
+	if (nf == 1) { /* one stream: its records in order, --grid fills the rows */
+		mult[0] = 1;
+		cols = 1;
+	} else
+		for (int j = 0; j < nf; j++) {
+			if (count[j] % rows)
+				cli_die(o->files[j], "%llu records are not a multiple of %llu, the records of the shortest "
+					"input", (unsigned long long)count[j], (unsigned long long)rows);
+			mult[j] = count[j] / rows;
+			cols += mult[j];
+		}
+	if (o->records && o->records < rows)
+		rows = o->records;
+	n_pic = rows * cols;
+	if (o->grid_rows && n_pic > (uint64_t)o->grid_rows * o->grid_cols)
+		cli_die(first_name, "%llu records do not fit a %ux%u grid", (unsigned long long)n_pic, o->grid_rows,
+			o->grid_cols);
+	if (!o->grid_rows && !many && n_pic > 1 && nf == 1)
+		cli_die(first_name, "%llu records make %llu pictures: give --grid, or -o dir/ or a pattern with %%d",
+			(unsigned long long)n_pic, (unsigned long long)n_pic);
+	if (!(ims = calloc(n_pic, sizeof *ims)))
+		cli_die(NULL, "out of memory");
+	/* row by row: each stream's pictures of that row, streams in order
+	 * (shallow copies: the pixels stay owned by per_file) */
+	for (uint64_t r = 0; r < rows; r++)
+		for (int j = 0; j < nf; j++)
+			for (uint64_t c = 0; c < mult[j]; c++)
+				ims[at++] = per_file[j][r * mult[j] + c];
 	g.scale = o->scale;
 	g.border = o->border;
 	memcpy(g.colour, o->colour, 3);
 	if (many && o->out[strlen(o->out) - 1] == '/' && mkdir(o->out, 0777) && errno != EEXIST)
 		cli_die(o->out, "cannot create the folder: %s", strerror(errno));
 	if (many) {
-		for (uint64_t r = 0; r < n_rec; r++) {
+		for (uint64_t i = 0; i < n_pic; i++) {
 			char file[4096];
 			mg_image pic;
 			g.rows = g.cols = 1;
-			picture_name(o->out, r, file, sizeof file);
-			if (mg_grid_compose(&ims[r], 1, &g, &pic, &e))
+			picture_name(o->out, i, file, sizeof file);
+			if (mg_grid_compose(&ims[i], 1, &g, &pic, &e))
 				cli_die(NULL, "%s", e.msg);
 			write_png(&pic, file, o->force);
 			mg_image_free(&pic);
 		}
 	} else {
 		mg_image pic;
-		g.rows = o->grid_rows ? o->grid_rows : 1;
-		g.cols = o->grid_rows ? o->grid_cols : 1;
-		if (mg_grid_compose(ims, n_rec, &g, &pic, &e))
+		/* several streams without --grid: a row per record, a column per picture */
+		g.rows = o->grid_rows ? o->grid_rows : (uint32_t)rows;
+		g.cols = o->grid_rows ? o->grid_cols : (uint32_t)cols;
+		if (nf == 1 && !o->grid_rows)
+			g.rows = g.cols = 1;
+		if (mg_grid_compose(ims, n_pic, &g, &pic, &e))
 			cli_die(NULL, "%s", e.msg);
 		write_png(&pic, o->out, o->force);
 		mg_image_free(&pic);
 	}
 	if (!o->quiet) {
 		char gr[32];
-		fprintf(stderr, "%s: %s record%s to %s %ux%u picture%s", cli_prog(), cli_grouped(n_rec, gr, sizeof gr),
-			cli_s(n_rec), ch == 3 ? "RGB" : "gray", tk->width, tk->height, cli_s(n_rec));
-		if (short_rec)
-			fprintf(stderr, "; %llu short record%s padded with %02x%02x%02x", (unsigned long long)short_rec,
-				cli_s(short_rec), o->colour[0], o->colour[1], o->colour[2]);
+		fprintf(stderr, "%s: %s record%s to %s %ux%u picture%s", cli_prog(), cli_grouped(n_pic, gr, sizeof gr),
+			cli_s(n_pic), st.ch == 3 ? "RGB" : "gray", st.tk->width, st.tk->height, cli_s(n_pic));
+		if (st.short_rec)
+			fprintf(stderr, "; %llu short record%s padded with %02x%02x%02x", (unsigned long long)st.short_rec,
+				cli_s(st.short_rec), o->colour[0], o->colour[1], o->colour[2]);
 		fputc('\n', stderr);
 	}
-	for (uint64_t r = 0; r < n_rec; r++)
-		mg_image_free(&ims[r]);
+	for (int j = 0; j < nf; j++) {
+		for (uint64_t r = 0; r < count[j]; r++)
+			mg_image_free(&per_file[j][r]);
+		free(per_file[j]);
+	}
+	free(per_file);
+	free(count);
+	free(mult);
 	free(ims);
 	if (o->model)
-		mg_tokenizer_free(&own);
-	mg_tokstream_data_free(&d);
+		mg_tokenizer_free(&st.own);
+	if (st.have_first)
+		mg_tokenizer_free(&st.first);
 }
 
 static void parse_grid(const char *arg, opts *o)
@@ -534,7 +618,6 @@ int main(int argc, char **argv)
 	o.ppi = 5;
 	o.iters = 8;
 	o.seed = 1337;
-	o.threads = 1;
 	o.scale = 1;
 	o.colour[0] = o.colour[1] = o.colour[2] = 0x80;
 	cli_init("img-quantize", usage);
@@ -558,6 +641,7 @@ int main(int argc, char **argv)
 		case OPT_SCALE: o.scale = (uint32_t)cli_parse_u64("--scale", optarg, 1, 64); break;
 		case OPT_BORDER: o.border = (uint32_t)cli_parse_u64("--border", optarg, 0, 64); break;
 		case OPT_COLOUR: parse_colour(optarg, o.colour); break;
+		case OPT_RECORDS: o.records = cli_parse_u64("--records", optarg, 1, UINT64_MAX); break;
 		case 'j': o.threads = (uint32_t)cli_parse_u64("--threads", optarg, 0, 256); break;
 		case 'o': o.out = optarg; break;
 		case 'f': o.force = 1; break;
@@ -579,14 +663,19 @@ int main(int argc, char **argv)
 	if (!o.fit && (o.k != 512 || o.ppi != 5 || o.iters != 8 || o.plusplus || o.seed != 1337))
 		cli_usage_error("-k, --pixels-per-image, --iters, --init and -s are for --fit");
 	if (!o.decode && (o.grid_rows || o.scale != 1 || o.border || o.colour[0] != 0x80 || o.colour[1] != 0x80 ||
-			  o.colour[2] != 0x80))
-		cli_usage_error("--grid, --scale, --border and --colour are for -d");
+			  o.colour[2] != 0x80 || o.records))
+		cli_usage_error("--grid, --scale, --border, --colour and --records are for -d");
 	if ((o.fit || o.decode) && (o.label_token || o.prompt_tokens))
 		cli_usage_error("--label-token and --prompt-tokens are for encoding (-m without -d)");
 	if (o.decode && (o.format || o.labels))
 		cli_usage_error("--format and --labels are for reading images, not -d");
-	if (o.decode && o.n_files > 1)
-		cli_usage_error("-d takes at most one token stream");
+	if (o.decode) {
+		int dash = 0;
+		for (int i = 0; i < o.n_files; i++)
+			dash += !strcmp(o.files[i], "-");
+		if (dash > 1)
+			cli_usage_error("standard input (-) is given twice");
+	}
 	if (!o.decode && o.n_files == 0)
 		cli_usage_error("no images given");
 	if (o.labels && o.n_files != 1)
@@ -597,8 +686,8 @@ int main(int argc, char **argv)
 			cli_usage_error("--grid makes one picture: -o names a file");
 	}
 	if (o.threads == 0) {
-		long n = sysconf(_SC_NPROCESSORS_ONLN);
-		o.threads = n > 0 ? (uint32_t)(n < 256 ? n : 256) : 1;
+		int n = mg_threads_available();
+		o.threads = (uint32_t)(n < 256 ? n : 256);
 	}
 	if (o.fit)
 		fit(&o);

@@ -210,7 +210,7 @@ print((png_read("c/000000.png") == np.load("c.npy")[0]).all())' "$ROOT/tests/for
 	[[ "$stderr" =~ ^"img-quantize: 8 RGB colours for 32x32 images from 25 pixels of 5 images: mean squared error "[0-9]+\.[0-9]{4}" per channel, "[0-9]+" cluster"s?" re-seeded"$ ]]
 	run --separate-stderr img-quantize -m a.tkz -o a.tok cifar.bin
 	assert_success
-	[[ "$stderr" =~ ^"img-quantize: 5 images to records of 1024 tokens (vocabulary 8): mean squared error "[0-9]+\.[0-9]{4}" per channel"$ ]]
+	[[ "$stderr" =~ ^"img-quantize: 5 images to records of 1,024 tokens (vocabulary 8): mean squared error "[0-9]+\.[0-9]{4}" per channel"$ ]]
 	run --separate-stderr img-quantize -d -o a.png --grid 2x3 a.tok
 	assert_success
 	assert_equal "$stderr" "img-quantize: 5 records to RGB 32x32 pictures"
@@ -384,7 +384,7 @@ Try 'img-quantize --help' for more information."
 		"-m a.tkz -k 4 cifar.bin" "-m a.tkz --grid 2x2 cifar.bin" "-d --grid 2 a.tok" "-d --grid 0x3 a.tok" \
 		"-d --colour 12345g a.tok" "-d --scale 65 a.tok" "--fit --label-token cifar.bin" "-d --format png a.tok" \
 		"-m a.tkz" "-d -o x%s.png a.tok" "-d --grid 2x2 -o d/ a.tok" "--fit --init best cifar.bin" \
-		"-q -v --fit cifar.bin" "-d a.tok b.tok" "--fit --labels lab.idx img.idx two.pgm" "--bogus"; do
+		"-q -v --fit cifar.bin" "-d - a.tok -" "-m a.tkz --records 2 cifar.bin" "-d --records 0 a.tok" "--fit --labels lab.idx img.idx two.pgm" "--bogus"; do
 		run --separate-stderr img-quantize $args
 		assert_equal "$status:$args" "2:$args"
 		[[ "$stderr" == *"Try 'img-quantize --help' for more information." ]]
@@ -411,4 +411,52 @@ Try 'img-quantize --help' for more information."
 	assert_failure 2
 	assert_equal "$stderr" "img-quantize: will not read a token stream from a terminal: give a file, or pipe one in
 Try 'img-quantize --help' for more information."
+}
+
+@test "img-quantize: several streams side by side, a row per record; --records keeps the first rows" {
+	H fixtures
+	img-quantize -q --fit -k 4 -o a.tkz cifar.bin
+	img-quantize -q -m a.tkz -o a.tok cifar.bin
+	cat a.tok a.tok > b.tok # 10 records: two pictures a row beside each of a.tok's 5
+	img-quantize -q -d -o one/ a.tok
+	run --separate-stderr img-quantize -d --border 1 -o s.png a.tok b.tok
+	assert_success
+	assert_equal "$stderr" "img-quantize: 15 records to RGB 32x32 pictures"
+	run H ihdr s.png
+	assert_output "100x166" # 3 columns and 5 rows of 32 pixels, borders of 1
+	# row i: record i of a.tok, then records 2i and 2i+1 of b.tok (records i mod 5 of a.tok)
+	run /usr/bin/python3 -c '
+import sys; sys.argv = ["", sys.argv[1], "png_read"]
+exec(open("h.py").read().split("def fixtures")[0])
+s = png_read("s.png")
+bad = 0
+for i in range(5):
+    for j, rec in enumerate((i, (2 * i) % 5, (2 * i + 1) % 5)):
+        cell = s[1 + 33 * i:33 + 33 * i, 1 + 33 * j:33 + 33 * j]
+        bad += not (cell == png_read("one/%06d.png" % rec)).all()
+print("cells differing:", bad)' "$ROOT/tests/formats"
+	assert_output "cells differing: 0"
+	# the first 2 rows; standard input as one of the streams
+	run --separate-stderr bash -c 'img-quantize -d --records 2 -o r.png a.tok - < b.tok'
+	assert_success
+	assert_equal "$stderr" "img-quantize: 6 records to RGB 32x32 pictures"
+	run H ihdr r.png
+	assert_output "96x64"
+	# --records on one stream: the first n records
+	img-quantize -q -d --records 3 -o three/ a.tok
+	run ls three
+	assert_output "$(printf '000000.png\n000001.png\n000002.png')"
+	# counts that are not multiples, palettes that differ
+	head -c 6146 cifar.bin > two.bin
+	img-quantize -q -m a.tkz -o two.tok two.bin
+	cat a.tok two.tok > seven.tok
+	run --separate-stderr img-quantize -d -o x.png two.tok seven.tok
+	assert_failure 1
+	assert_equal "$stderr" "img-quantize: seven.tok: 7 records are not a multiple of 2, the records of the shortest input"
+	img-quantize -q --fit -k 3 -o c.tkz cifar.bin
+	img-quantize -q -m c.tkz -o c.tok cifar.bin
+	run --separate-stderr img-quantize -d -o x.png a.tok c.tok
+	assert_failure 1
+	assert_equal "$stderr" "img-quantize: c.tok: its palette differs from that of a.tok"
+	[ ! -e x.png ]
 }

@@ -107,12 +107,6 @@ static void dsoftmax_row(float *x, const float *p, float dot, float scale, uint3
 		x[j] = 0.0f;
 }
 
-/* The dropout multiplier M[i,j]: 0 or 1/(1-p). */
-static inline float drop_mult(const mg_backend_attn *a, size_t bh, uint32_t i, uint32_t j, uint32_t thr, float keep)
-{
-	return mg_backend_dropout_keep(a->drop.seed, (bh * a->T + i) * a->T + j, thr) ? keep : 0.0f;
-}
-
 /* For j < n, with m the dropout multiplier M[i,j] of row i, whose element j
  * is number base + j of the site: z[j] = m (p NULL) or p[j] m; and with x,
  * x[j] *= m. */
@@ -150,6 +144,54 @@ static void mul_row(float *z, const float *p, uint32_t n, uint32_t w)
 		z[j] = 0.0f;
 }
 
+/* Row i of a weighted variant (time-weighting, circulant) for j <= i, with
+ * w = W[i,j] (contiguous in j for both forms) and m = M[i,j] (1 without
+ * dropout), in the reference's order of operations. Forward (x NULL):
+ * z[j] = p[j] (w m). Backward: g[j] = (x[j] m) p[j]; x[j] = (x[j] m) w;
+ * z[j] = w m. */
+static void weighted_row(float *z, float *x, float *g, const float *p, const mg_backend_attn *a, size_t bh, uint32_t h,
+			 uint32_t i, uint32_t thr, float keep)
+{
+	size_t tb = a->block;
+	const float *tw = NULL, *tw_w = NULL, *tw_b = a->tw_b + h * tb;
+	uint64_t base = ((uint64_t)bh * a->T + i) * a->T;
+	int drop = a->drop.p > 0.0f;
+	uint32_t j = 0, n = i + 1;
+
+	if (a->variant == MG_ATTN_TIME_WEIGHTING)
+		tw = a->tw + (h * tb + i) * tb;
+	else
+		tw_w = a->tw_w + h * tb + tb - 1 - i; /* time_w[h, block-1-(i-j)] = tw_w[j] */
+#if MG_VMATH_AVX2
+	for (; j + 8 <= n; j += 8) {
+		__m256 w = tw ? _mm256_loadu_ps(tw + j) : _mm256_mul_ps(_mm256_loadu_ps(tw_w + j), _mm256_loadu_ps(tw_b + j));
+		__m256 m = drop ? mg_v8_drop_mult(a->drop.seed, base + j, thr, keep) : _mm256_set1_ps(1.0f);
+		__m256 wm = _mm256_mul_ps(w, m);
+		if (!x) {
+			_mm256_storeu_ps(z + j, _mm256_mul_ps(_mm256_loadu_ps(p + j), wm));
+		} else {
+			__m256 xm = _mm256_mul_ps(_mm256_loadu_ps(x + j), m);
+			_mm256_storeu_ps(g + j, _mm256_mul_ps(xm, _mm256_loadu_ps(p + j)));
+			_mm256_storeu_ps(x + j, _mm256_mul_ps(xm, w));
+			_mm256_storeu_ps(z + j, wm);
+		}
+	}
+#endif
+	for (; j < n; j++) {
+		float w = tw ? tw[j] : tw_w[j] * tw_b[j], m = 1.0f;
+		if (drop)
+			m = mg_backend_dropout_keep(a->drop.seed, base + j, thr) ? keep : 0.0f;
+		if (!x) {
+			z[j] = p[j] * (w * m);
+		} else {
+			float xm = x[j] * m;
+			g[j] = xm * p[j];
+			x[j] = xm * w;
+			z[j] = w * m;
+		}
+	}
+}
+
 static void forward_pair(float *out, float *probs, const float *qkv, const mg_backend_attn *a, size_t bh, float *Kt, float *Vp,
 			 float *Z)
 {
@@ -181,12 +223,7 @@ static void forward_pair(float *out, float *probs, const float *qkv, const mg_ba
 				if (a->variant == MG_ATTN_VANILLA)
 					drop_row(z, NULL, p, a, (bh * T + i) * T, i + 1, thr, keep);
 				else
-					for (uint32_t j = 0; j <= i; j++) {
-						float wm = mg_cpu_time_weight(a, h, i, j);
-						if (a->drop.p > 0.0f)
-							wm *= drop_mult(a, bh, i, j, thr, keep);
-						z[j] = p[j] * wm;
-					}
+					weighted_row(z, NULL, NULL, p, a, bh, h, i, thr, keep);
 				for (uint32_t j = i + 1; j < r1; j++)
 					z[j] = 0.0f;
 			}
@@ -235,15 +272,7 @@ static void backward_pair(float *dqkv, float *datt, const float *dout, const flo
 				dot = dot_row(p, x, i + 1);
 			} else {
 				/* z = W M; G = D P saved; X becomes dP = D W */
-				float *g = G + (size_t)i * T;
-				for (uint32_t j = 0; j <= i; j++) {
-					float w = mg_cpu_time_weight(a, h, i, j), mj = 1.0f;
-					if (a->drop.p > 0.0f)
-						mj = drop_mult(a, bh, i, j, thr, keep);
-					g[j] = x[j] * mj * p[j];
-					x[j] = x[j] * mj * w;
-					z[j] = w * mj;
-				}
+				weighted_row(z, x, G + (size_t)i * T, p, a, bh, h, i, thr, keep);
 				dot = dot_row(p, x, i + 1);
 			}
 			dsoftmax_row(x, p, dot, scale, i + 1, r1);
@@ -258,6 +287,50 @@ static void backward_pair(float *dqkv, float *datt, const float *dout, const flo
 	}
 	mg_smallgemm_copy(dQ + C, C3, dKp, hs, T, hs);
 	mg_smallgemm_copy(dQ + 2 * (size_t)C, C3, dVp, hs, T, hs);
+}
+
+/* d[j] += x[j] (y NULL) or x[j] y[j], for j < n. */
+static void acc_row(float *d, const float *x, const float *y, uint32_t n)
+{
+	uint32_t j = 0;
+#if MG_VMATH_AVX2
+	for (; j + 8 <= n; j += 8) {
+		__m256 v = _mm256_loadu_ps(x + j);
+		if (y)
+			v = _mm256_mul_ps(v, _mm256_loadu_ps(y + j));
+		_mm256_storeu_ps(d + j, _mm256_add_ps(_mm256_loadu_ps(d + j), v));
+	}
+#endif
+	for (; j < n; j++)
+		d[j] += y ? x[j] * y[j] : x[j];
+}
+
+/* The time weights' gradients from G = D P in datt, as
+ * mg_cpu_attention_dtw's with probs NULL (the same sums in the same order)
+ * a row at a time: row i of head h is summed over b into b = 0's row (datt is
+ * scratch), then added to the weights' gradients, where the circulant factors'
+ * elements for j <= i are contiguous in j. Heads are independent. */
+static void dtw_rows(float *dtw, float *dtw_w, float *dtw_b, float *datt, const mg_backend_attn *a, int threads)
+{
+	uint32_t B = a->B, T = a->T, H = a->H;
+	size_t tb = a->block;
+
+	if (a->variant == MG_ATTN_VANILLA)
+		return;
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
+	for (uint32_t h = 0; h < H; h++)
+		for (uint32_t i = 0; i < T; i++) {
+			float *g = datt + ((size_t)h * T + i) * T;
+			for (uint32_t b = 1; b < B; b++)
+				acc_row(g, datt + (((size_t)b * H + h) * T + i) * T, NULL, i + 1);
+			if (a->variant == MG_ATTN_TIME_WEIGHTING) {
+				acc_row(dtw + (h * tb + i) * tb, g, NULL, i + 1);
+			} else {
+				size_t wo = h * tb + tb - 1 - i; /* time_w[h, block-1-(i-j)] at wo + j */
+				acc_row(dtw_w + wo, g, a->tw_b + h * tb, i + 1);
+				acc_row(dtw_b + h * tb, g, a->tw_w + wo, i + 1);
+			}
+		}
 }
 
 void mg_cpu_attention_forward(mg_backend_ctx *ctx, float *out, float *probs, const float *qkv, const mg_backend_attn *a)
@@ -280,5 +353,5 @@ void mg_cpu_attention_backward(mg_backend_ctx *ctx, float *dqkv, float *dtw, flo
 #pragma omp parallel for num_threads(mg_cpu_ctx_threads(ctx)) schedule(dynamic, 1)
 	for (size_t bh = 0; bh < pairs; bh++)
 		backward_pair(dqkv, datt, dout, qkv, probs, a, bh, ctx->scratch + (size_t)omp_get_thread_num() * ctx->tile);
-	mg_cpu_attention_dtw(dtw, dtw_w, dtw_b, datt, NULL, a); /* datt holds G = D P */
+	dtw_rows(dtw, dtw_w, dtw_b, datt, a, mg_cpu_ctx_threads(ctx)); /* datt holds G = D P */
 }
