@@ -46,3 +46,45 @@ run_example() {
 	run bpe-encode -q -d out/val.tok
 	assert_equal "$output" "$(cat out/val.txt)"
 }
+
+# width and height of a PNG, from its IHDR chunk
+png_size() {
+	local h
+	h=$(od -An -tx1 -j16 -N8 "$1" | tr -d ' \n')
+	echo "$((16#${h:0:8}))x$((16#${h:8:8}))"
+}
+
+# the value of KEY in mygpt-info -k FILE
+info_key() {
+	mygpt-info -k "$1" | awk -F'\t' -v k="$2" '$1 == k { print $2 }'
+}
+
+@test "examples: image (tiny) fits a palette, trains, samples and completes held-out images" {
+	run_example image loss.png samples.png completions.png
+	run cat out/results.md
+	assert_line --index 0 "| images (train, test) | colours | model | parameters | steps x batch | test loss (nats per token) | training time |"
+	assert_line --index 2 --regexp '^\| 64, 16 \| 16 \| layers 1, heads 2, width 32, block 1023, circulant \| 50,620 \| 8 x 4 \| [0-9]+\.[0-9]{6} \| [0-9]+ s \|$'
+	[ "${#lines[@]}" -eq 3 ]
+	run cat out/test-loss.txt
+	assert_output --regexp '^val loss [0-9]+\.[0-9]{6} over 16368 targets$'
+	assert_equal "$(info_key out/palette.tkz colors)" 16
+	# 4 x 8 samples and 8 rows of the held-out image and 3 completions,
+	# each image 64 pixels square (scale 2) with 2-pixel borders
+	assert_equal "$(png_size out/samples.png)" 530x266
+	assert_equal "$(png_size out/completions.png)" 266x530
+	assert_equal "$(info_key out/samples.tok records)" 32
+	assert_equal "$(info_key out/samples.tok record_len)" 1024
+	assert_equal "$(info_key out/prompts.tok records)" 8
+	assert_equal "$(info_key out/prompts.tok record_len)" 512
+	for c in 1 2 3; do
+		assert_equal "$(info_key out/completions-$c.tok records)" 8
+		assert_equal "$(info_key out/completions-$c.tok record_len)" 1024
+		# the 512 bottom-half pixels of every prompt are generated
+		assert_equal "$(info_key out/completions-$c.tok targets)" 4096
+		# and the top halves are those of the first 8 test images, not generated
+		run cmp <($MGREAD --ids out/completions-$c.tok | cut -d' ' -f1-512) \
+			<($MGREAD --ids out/test.tok | head -n 8 | cut -d' ' -f1-512 | sed 's/[0-9][0-9]*/(&)/g')
+		[ "$status" -eq 0 ]
+	done
+	run ! cmp -s out/completions-1.tok out/completions-2.tok
+}
