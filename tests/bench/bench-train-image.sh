@@ -22,6 +22,9 @@ make -s build/tests/bench/train_step build/tests/bench/fma_peak
 nice -n 5 /usr/bin/python3 - <<'PY'
 import os, statistics, subprocess, sys, tempfile, time
 
+sys.path.insert(0, "tests/bench")
+from stepper import finish, start, steps, timed_step  # noqa: E402
+
 NCPU = len(os.sched_getaffinity(0))
 THREADS = int(os.environ.get("BENCH_THREADS") or NCPU)
 B = int(os.environ.get("BENCH_BATCH", "4"))
@@ -35,7 +38,6 @@ L, H, C, T, V = (int(m[k]) for k in ("--layers", "--heads", "--embd", "--block",
 N = B * T
 MM_PARAMS = L * 12 * C * C + V * C           # weights of every Linear layer
 FLOP_TOKEN = 6 * MM_PARAMS + 12 * L * T * C  # + attention: 2 products forward, 4 backward, the whole T x T square
-HZ = os.sysconf("SC_CLK_TCK")
 
 
 def load():
@@ -65,47 +67,6 @@ def check(attention):
         sys.exit("bench-train-image: %s: mygpt and pytorch differ by %.1e" % (attention, worst))
 
 
-def start(cmd):
-    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
-    line = p.stdout.readline().split()
-    if not line or line[0] != "ready":
-        sys.exit("bench-train-image: %s did not start: %r" % (cmd[0], line))
-    return p
-
-
-def busy_ticks():
-    v = [int(x) for x in open("/proc/stat").readline().split()[1:]]
-    return v[0] + v[1] + v[2] + v[5] + v[6] + v[7]  # user nice system irq softirq steal
-
-
-def proc_ticks(pid):
-    f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
-    return int(f[11]) + int(f[12])
-
-
-def steps(p, n):
-    p.stdin.write("%d\n" % n)
-    p.stdin.flush()
-    return [float(x) for x in p.stdout.readline().split()]
-
-
-def timed_step(p):
-    """One step's seconds, and the share of the CPUs that other processes
-    used meanwhile (from /proc: all busy time minus this process's)."""
-    b0, p0, t0 = busy_ticks(), proc_ticks(p.pid), time.time()
-    t = steps(p, 1)[0]
-    wall = time.time() - t0
-    other = (busy_ticks() - b0) - (proc_ticks(p.pid) - p0)
-    return t, max(0.0, other / (NCPU * wall * HZ))
-
-
-def finish(p):
-    p.stdin.close()
-    f = p.stdout.readline().split()
-    p.wait()
-    return int(f[3])  # max RSS KiB
-
-
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 fma = subprocess.run([BIN + "/fma_peak", str(THREADS), "5"], check=True, capture_output=True, text=True).stdout.split()
 print("train step: %s (%d layers, %d heads, %d wide, block %d, vocab %d, no dropout), batch %d, "
@@ -123,14 +84,15 @@ for attention in ("circulant", "vanilla"):
     print("%s attention:" % attention)
     check(attention)
     la = load()
-    ours, torch = start(OURS + args(attention)), start(TORCH + args(attention))
+    ours = start(OURS + args(attention), "bench-train-image")
+    torch = start(TORCH + args(attention), "bench-train-image")
     steps(ours, 2)  # warm-up: first touches, OpenBLAS buffers, allocator
     steps(torch, 2)
     t_ours, t_torch = [], []
     for r in range(ROUNDS):  # interleaved, alternating who goes first
         for p, ts in ((ours, t_ours), (torch, t_torch))[:: 1 if r % 2 == 0 else -1]:
             ts.append(timed_step(p))
-    rss = finish(ours), finish(torch)
+    rss = finish(ours)[1], finish(torch)[1]
     lb = load()
     clean = min(sum(o < CLEAN for t, o in ts) for ts in (t_ours, t_torch)) >= 3
     res = []

@@ -18,6 +18,9 @@ make -s build/tests/bench/train_step build/tests/bench/sgemm_rate build/tests/be
 nice -n 5 /usr/bin/python3 - <<'PY'
 import os, statistics, subprocess, sys, time
 
+sys.path.insert(0, "tests/bench")
+from stepper import finish, start, steps, timed_step  # noqa: E402
+
 NCPU = len(os.sched_getaffinity(0))
 THREADS = int(os.environ.get("BENCH_THREADS") or NCPU)
 BATCHES = [int(b) for b in os.environ.get("BENCH_BATCHES", "16 64").split()]
@@ -35,51 +38,6 @@ def load():
 
 def out(cmd):
     return subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-
-
-def start(cmd):
-    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
-    line = p.stdout.readline().split()
-    if not line or line[0] != "ready":
-        sys.exit("bench-train: %s did not start: %r" % (cmd[0], line))
-    p.info = dict(zip(line[1::2], line[2::2]))
-    return p
-
-
-HZ = os.sysconf("SC_CLK_TCK")
-
-
-def busy_ticks():
-    v = [int(x) for x in open("/proc/stat").readline().split()[1:]]
-    return v[0] + v[1] + v[2] + v[5] + v[6] + v[7]  # user nice system irq softirq steal
-
-
-def proc_ticks(pid):
-    f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
-    return int(f[11]) + int(f[12])
-
-
-def steps(p, n):
-    p.stdin.write("%d\n" % n)
-    p.stdin.flush()
-    return [float(x) for x in p.stdout.readline().split()]
-
-
-def timed_step(p):
-    """One step's seconds, and the share of the CPUs that other processes
-    used meanwhile (from /proc: all busy time minus this process's)."""
-    b0, p0, t0 = busy_ticks(), proc_ticks(p.pid), time.time()
-    t = steps(p, 1)[0]
-    wall = time.time() - t0
-    other = (busy_ticks() - b0) - (proc_ticks(p.pid) - p0)
-    return t, max(0.0, other / (NCPU * wall * HZ))
-
-
-def finish(p):
-    p.stdin.close()
-    f = p.stdout.readline().split()
-    p.wait()
-    return float(f[1]), int(f[3])  # loss, max RSS KiB
 
 
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
@@ -129,8 +87,9 @@ for B in BATCHES:
     la = load()
     blas, first = sgemm_run(N)
     runs = [first]
-    ours = start([BIN + "/train_step", "--batch", str(B), "--threads", str(THREADS)])
-    torch = start(["/usr/bin/python3", "tests/bench/train_torch.py", "--batch", str(B), "--threads", str(THREADS)])
+    ours = start([BIN + "/train_step", "--batch", str(B), "--threads", str(THREADS)], "bench-train")
+    torch = start(["/usr/bin/python3", "tests/bench/train_torch.py", "--batch", str(B), "--threads", str(THREADS)],
+                  "bench-train")
     steps(ours, 2)  # warm-up: first touches, OpenBLAS buffers, allocator
     steps(torch, 2)
     t_ours, t_torch = [], []
