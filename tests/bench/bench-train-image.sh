@@ -23,7 +23,7 @@ nice -n 5 /usr/bin/python3 - <<'PY'
 import os, statistics, subprocess, sys, tempfile, time
 
 sys.path.insert(0, "tests/bench")
-from stepper import finish, start, steps, timed_step  # noqa: E402
+from stepper import finish, race, start  # noqa: E402
 
 NCPU = len(os.sched_getaffinity(0))
 THREADS = int(os.environ.get("BENCH_THREADS") or NCPU)
@@ -86,12 +86,7 @@ for attention in ("circulant", "vanilla"):
     la = load()
     ours = start(OURS + args(attention), "bench-train-image")
     torch = start(TORCH + args(attention), "bench-train-image")
-    steps(ours, 2)  # warm-up: first touches, OpenBLAS buffers, allocator
-    steps(torch, 2)
-    t_ours, t_torch = [], []
-    for r in range(ROUNDS):  # interleaved, alternating who goes first
-        for p, ts in ((ours, t_ours), (torch, t_torch))[:: 1 if r % 2 == 0 else -1]:
-            ts.append(timed_step(p))
+    t_ours, t_torch = race(ours, torch, ROUNDS)
     rss = finish(ours)[1], finish(torch)[1]
     lb = load()
     clean = min(sum(o < CLEAN for t, o in ts) for ts in (t_ours, t_torch)) >= 3

@@ -19,7 +19,7 @@ nice -n 5 /usr/bin/python3 - <<'PY'
 import os, statistics, subprocess, sys, time
 
 sys.path.insert(0, "tests/bench")
-from stepper import finish, start, steps, timed_step  # noqa: E402
+from stepper import finish, race, start  # noqa: E402
 
 NCPU = len(os.sched_getaffinity(0))
 THREADS = int(os.environ.get("BENCH_THREADS") or NCPU)
@@ -90,14 +90,8 @@ for B in BATCHES:
     ours = start([BIN + "/train_step", "--batch", str(B), "--threads", str(THREADS)], "bench-train")
     torch = start(["/usr/bin/python3", "tests/bench/train_torch.py", "--batch", str(B), "--threads", str(THREADS)],
                   "bench-train")
-    steps(ours, 2)  # warm-up: first touches, OpenBLAS buffers, allocator
-    steps(torch, 2)
-    t_ours, t_torch = [], []
-    for r in range(ROUNDS):  # interleaved, alternating who goes first
-        for p, ts in ((ours, t_ours), (torch, t_torch))[:: 1 if r % 2 == 0 else -1]:
-            ts.append(timed_step(p))
-        if r == ROUNDS // 2:
-            runs.append(sgemm_run(N)[1])  # the limit again, halfway
+    # the limit again, halfway
+    t_ours, t_torch = race(ours, torch, ROUNDS, lambda: runs.append(sgemm_run(N)[1]))
     loss_o, rss_o = finish(ours)
     loss_t, rss_t = finish(torch)
     runs.append(sgemm_run(N)[1])

@@ -54,3 +54,19 @@ def finish(p):
     f = p.stdout.readline().split()
     p.wait()
     return float(f[1]), int(f[3])
+
+
+def race(ours, torch, rounds, halfway=None):
+    """Two warm-up steps each (first touches, OpenBLAS buffers, the
+    allocator), then rounds of timed steps interleaved, alternating who goes
+    first; halfway() is called once in the middle. The (seconds, others'
+    share) of each side's steps."""
+    steps(ours, 2)
+    steps(torch, 2)
+    t_ours, t_torch = [], []
+    for r in range(rounds):
+        for p, ts in ((ours, t_ours), (torch, t_torch))[:: 1 if r % 2 == 0 else -1]:
+            ts.append(timed_step(p))
+        if halfway and r == rounds // 2:
+            halfway()
+    return t_ours, t_torch
