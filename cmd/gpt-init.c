@@ -41,7 +41,8 @@ static const char options[] =
 	"  -o, --output file   write to file (atomically) instead of stdout\n"
 	"  -f, --force         write binary data to a terminal\n"
 	"  -q, --quiet         do not print the parameter count on stderr\n"
-	"  -v, --verbose       also print the dropout rates, the seed and the tokenizer\n"
+	"  -v, --verbose       also print the dropout rates, the random seed and the\n"
+	"                      tokenizer\n"
 	"  -h, --help          print this help\n"
 	"  -V, --version       print the version\n";
 

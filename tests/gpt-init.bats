@@ -169,7 +169,7 @@ lm_head.weight param f32 5x8"
 	EOF
 }
 
-@test "gpt-init: the same options give the same bytes; the seed changes the weights only" {
+@test "gpt-init: the same options give the same bytes; the random seed changes the weights only" {
 	gpt-init -q --layers 1 --embd 16 --heads 2 --block 8 --vocab 11 -o a.ckpt
 	gpt-init -q --layers 1 --embd 16 --heads 2 --block 8 --vocab 11 -s 1337 -o b.ckpt
 	gpt-init -q --layers 1 --embd 16 --heads 2 --block 8 --vocab 11 -s 1338 -o c.ckpt
@@ -179,7 +179,7 @@ lm_head.weight param f32 5x8"
 	assert_failure
 	run bash -c 'gpt-init -q --layers 1 --embd 16 --heads 2 --block 8 --vocab 11 | cmp - a.ckpt'
 	assert_success
-	# a tensor's values depend on the seed and its name only
+	# a tensor's values depend on the random seed and its name only
 	gpt-init -q --layers 1 --embd 16 --heads 2 --block 8 --vocab 11 --attention circulant --no-pos-emb -o d.ckpt
 	run /usr/bin/python3 -c '
 import sys
@@ -358,7 +358,7 @@ print(a[("wte", "param")].data == d[("wte", "param")].data, a[("h.0.mlp.c_fc.wei
 	assert_regex "$stderr" "^gpt-init: the model \(17,189,392,896 parameters\) needs 68\.8 GB for parameters, [0-4]\.[0-9] GB available$"
 }
 
-@test "gpt-init: -v adds the dropout rates, the seed and the tokenizer; -q -v is a usage error" {
+@test "gpt-init: -v adds the dropout rates, the random seed and the tokenizer; -q -v is a usage error" {
 	adder-gen -q --digits 1 -o a.tok
 	run --separate-stderr gpt-init -v --layers 1 --embd 4 --heads 1 --block 2 --dropout 0.2 --dropout-attn 0 -s 5 --data a.tok -o a.ckpt
 	assert_success

@@ -26,7 +26,7 @@
 enum { MG_ATTN_VANILLA = 0, MG_ATTN_TIME_WEIGHTING = 1, MG_ATTN_CIRCULANT = 2 };
 enum { MG_GELU_TANH = 0, MG_GELU_ERF = 1 };
 
-/* Dropout by a counter-based hash, so a mask depends only on the seed and
+/* Dropout by a counter-based hash, so a mask depends only on the random seed and
  * the element's index, never on the thread count or order: element i of a
  * site is kept when the top 24 bits of mg_hash64(seed + i) are at least
  * round(p 2^24), and kept elements are scaled by 1/(1-p). */
@@ -40,7 +40,7 @@ static inline int mg_backend_dropout_keep(uint64_t seed, uint64_t i, uint32_t th
 {
 	return (uint32_t)(mg_hash64(seed + i) >> 40) >= threshold;
 }
-/* The seed of dropout site `site` of a step: embedding 0; block L: attention
+/* The random seed of dropout site `site` of a step: embedding 0; block L: attention
  * weights 3L+1, after attn.c_proj 3L+2, after mlp.c_proj 3L+3. */
 static inline uint64_t mg_backend_dropout_site(uint64_t step_seed, uint64_t site)
 {

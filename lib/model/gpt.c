@@ -213,7 +213,7 @@ fail:
 
 int mg_gpt_has_moments(const mg_gpt *g) { return g->m != NULL; }
 
-/* FNV-1a of a tensor name: with the seed it keys the tensor's stream. */
+/* FNV-1a of a tensor name: with the random seed it keys the tensor's stream. */
 static uint64_t name_hash(const char *s)
 {
 	uint64_t h = 0xcbf29ce484222325ull;

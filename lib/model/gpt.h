@@ -84,7 +84,7 @@ int mg_gpt_check(const mg_gpt *g, mg_err *e);
  * weights N(0, 0.02), the residual projections attn.c_proj.weight and
  * mlp.c_proj.weight N(0, 0.02/sqrt(2 n_layer)), biases 0, LayerNorm weights 1
  * and biases 0, time weights 1. Each tensor draws from its own stream keyed
- * by the seed and its name, so a tensor's values do not depend on which
+ * by the random seed and its name, so a tensor's values do not depend on which
  * other tensors the configuration has. Clears the AdamW moments. MG_E_NOMEM
  * (host staging for a device backend; never on the CPU). */
 int mg_gpt_init_weights(mg_gpt *g, uint64_t seed);

@@ -230,7 +230,7 @@ static uint64_t record_of(mg_train_data *t, uint32_t order, uint64_t seed, uint6
 		return i;
 	if (!t->perm_valid || t->perm_seed != seed || t->perm_epoch != epoch) {
 		mg_rng r;
-		/* Fisher-Yates, keyed by the seed and the epoch alone */
+		/* Fisher-Yates, keyed by the random seed and the epoch alone */
 		mg_rng_seed(&r, mix(mix(seed, KEY_PERM), epoch));
 		for (uint64_t k = 0; k < t->n_rec; k++)
 			t->perm[k] = k;
