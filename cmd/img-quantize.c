@@ -195,15 +195,6 @@ static void fit(const opts *o)
 
 /* A palette is gray when every colour has red = green = blue: that is what
  * --fit writes for gray images, and only such a palette encodes them. */
-static int palette_gray(const mg_tokenizer *tk)
-{
-	for (uint32_t i = 0; i < tk->n_colors; i++) {
-		const uint8_t *c = tk->palette + 3 * (size_t)i;
-		if (c[0] != c[1] || c[1] != c[2])
-			return 0;
-	}
-	return 1;
-}
 
 static void load_palette(const char *path, mg_tokenizer *tk)
 {
@@ -258,7 +249,7 @@ static void encode(const opts *o)
 	mg_err e;
 
 	load_palette(o->model, &tk);
-	gray = palette_gray(&tk);
+	gray = mg_tokenizer_palette_gray(&tk);
 	cli_out_check(o->out, 1, o->force);
 	read_images(o, &l);
 	for (size_t i = 0; i < l.n; i++) {
@@ -335,11 +326,6 @@ static void encode(const opts *o)
 }
 
 /* Whether two palettes hold the same colours for the same image size. */
-static int same_palette(const mg_tokenizer *a, const mg_tokenizer *b)
-{
-	return a->n_colors == b->n_colors && a->width == b->width && a->height == b->height &&
-	       !memcmp(a->palette, b->palette, 3 * (size_t)a->n_colors);
-}
 
 /* The name of picture i for -o dir/ or a pattern with one %d (checked in
  * main), in buf. */
@@ -398,7 +384,7 @@ static void decode_file(const opts *o, const char *path, dec_state *st, mg_image
 		cli_die_err(name, &e);
 	cli_close_in(f, name);
 	if (o->model) {
-		if (d.has_tokenizer && d.tk.kind == MG_TOKENIZER_PALETTE && !same_palette(&st->own, &d.tk))
+		if (d.has_tokenizer && d.tk.kind == MG_TOKENIZER_PALETTE && !mg_tokenizer_same_palette(&st->own, &d.tk))
 			cli_die(name, "its palette differs from %s", o->model);
 	} else if (!st->have_first) {
 		if (!d.has_tokenizer || d.tk.kind != MG_TOKENIZER_PALETTE)
@@ -408,14 +394,14 @@ static void decode_file(const opts *o, const char *path, dec_state *st, mg_image
 			cli_die(name, "%s", e.msg);
 		st->tk = &st->first;
 		st->have_first = 1;
-	} else if (d.has_tokenizer && d.tk.kind == MG_TOKENIZER_PALETTE && !same_palette(&st->first, &d.tk))
+	} else if (d.has_tokenizer && d.tk.kind == MG_TOKENIZER_PALETTE && !mg_tokenizer_same_palette(&st->first, &d.tk))
 		cli_die(name, "its palette differs from that of %s", o->files[0]);
 	/* --label-token streams: 256 class ids right after the colours */
 	if (d.has_tokenizer && d.tk.kind == MG_TOKENIZER_PALETTE && d.tk.n_specials == LABEL_TOKENS &&
 	    d.tk.vocab_size == d.tk.n_colors + LABEL_TOKENS)
 		labels = 1;
 	st->per = st->tk->width * st->tk->height;
-	st->ch = palette_gray(st->tk) ? 1 : 3;
+	st->ch = mg_tokenizer_palette_gray(st->tk) ? 1 : 3;
 	start = d.start;
 	n_rec = d.n_records;
 	if (d.h.layout == MG_LAYOUT_STREAM) { /* no boundaries: one record */

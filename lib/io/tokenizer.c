@@ -550,3 +550,19 @@ int mg_tokenizer_equal(const mg_tokenizer *a, const mg_tokenizer *b, int *equal,
 	mg_buf_free(&y);
 	return rc;
 }
+
+int mg_tokenizer_palette_gray(const mg_tokenizer *tk)
+{
+	for (uint32_t i = 0; i < tk->n_colors; i++) {
+		const uint8_t *c = tk->palette + 3 * (size_t)i;
+		if (c[0] != c[1] || c[1] != c[2])
+			return 0;
+	}
+	return 1;
+}
+
+int mg_tokenizer_same_palette(const mg_tokenizer *a, const mg_tokenizer *b)
+{
+	return a->n_colors == b->n_colors && a->width == b->width && a->height == b->height &&
+	       (a->n_colors == 0 || !memcmp(a->palette, b->palette, 3 * (size_t)a->n_colors));
+}

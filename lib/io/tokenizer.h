@@ -59,6 +59,13 @@ int mg_tokenizer_init_chars(mg_tokenizer *tk, const uint32_t *cps, uint32_t n, m
  * images of width x height. */
 int mg_tokenizer_init_palette(mg_tokenizer *tk, const uint8_t *rgb, uint32_t n, uint32_t width, uint32_t height,
 			      mg_err *e);
+/* 1 when every colour of palette tokenizer tk is gray (red = green = blue):
+ * a palette for gray images. */
+int mg_tokenizer_palette_gray(const mg_tokenizer *tk);
+/* 1 when palette tokenizers a and b hold the same colours for the same image
+ * shape (their special tokens aside: a --label-token stream's tokenizer has
+ * the class ids as specials). */
+int mg_tokenizer_same_palette(const mg_tokenizer *a, const mg_tokenizer *b);
 
 /* Appends a whole tokenizer member (preamble to TAIL) to out. */
 int mg_tokenizer_pack(const mg_tokenizer *tk, mg_buf *out, mg_err *e);
