@@ -9,12 +9,12 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "core/rng.h"
 #include "core/threads.h"
 #include "image/grid.h"
 #include "image/image.h"
 #include "image/image_read.h"
 #include "image/kmeans.h"
+#include "image/palette.h"
 #include "image/pngfile.h"
 #include "io/tokenizer.h"
 #include "io/tokstream.h"
@@ -136,60 +136,32 @@ static void fit(const opts *o)
 	mg_kmeans_opts ko;
 	mg_kmeans_stats st;
 	mg_tokenizer tk;
-	mg_rng r;
-	uint8_t *pts, *rgb;
-	float *centres;
-	size_t n, per, d;
+	size_t n;
 	cli_out out;
 	mg_err e;
 
 	cli_out_check(o->out, 1, o->force);
 	read_images(o, &l);
-	d = l.v[0].channels;
-	per = (size_t)l.v[0].width * l.v[0].height;
-	n = l.n * (size_t)o->ppi;
-	if (n < o->k)
-		cli_die(NULL, "%zu pixel%s drawn (%zu image%s x %u) for %u colours: draw more with --pixels-per-image",
-			n, cli_s(n), l.n, cli_s(l.n), o->ppi, o->k);
-	if (!(pts = malloc(n * d)) || !(centres = malloc((size_t)o->k * d * sizeof *centres)) ||
-	    !(rgb = malloc(3 * (size_t)o->k)))
-		cli_die(NULL, "out of memory");
-	/* one generator in image order: the same pixels whatever -j */
-	mg_rng_seed(&r, o->seed);
-	for (size_t i = 0; i < l.n; i++)
-		for (uint32_t j = 0; j < o->ppi; j++)
-			memcpy(pts + (i * o->ppi + j) * d, l.v[i].pixels + mg_rng_below(&r, per) * d, d);
 	mg_kmeans_opts_default(&ko);
 	ko.k = o->k;
 	ko.iters = o->iters;
 	ko.plusplus = o->plusplus;
 	ko.seed = o->seed;
 	ko.threads = (int)o->threads;
-	if (mg_kmeans_fit(pts, n, (uint32_t)d, &ko, centres, &st, &e))
-		cli_die(NULL, "%s", e.msg);
-	for (uint32_t c = 0; c < o->k; c++)
-		for (int t = 0; t < 3; t++) {
-			float v = centres[(size_t)c * d + (d == 3 ? (size_t)t : 0)] + 0.5f;
-			rgb[3 * (size_t)c + t] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
-		}
-	if (mg_tokenizer_init_palette(&tk, rgb, o->k, l.v[0].width, l.v[0].height, &e))
-		cli_die(NULL, "%s", e.msg);
+	if (mg_palette_fit(&l, o->ppi, &ko, &tk, &st, &n, &e))
+		cli_die(NULL, "%s%s", e.msg, e.code == MG_E_INVAL ? " (--pixels-per-image)" : "");
 	cli_out_open(&out, o->out, 1, o->force);
 	if (mg_tokenizer_write(&tk, out.f, &e))
 		cli_die_err(out.name, &e);
 	cli_out_commit(&out);
-	if (!o->quiet)
-	{
+	if (!o->quiet) {
 		char g1[32], g2[32];
 		fprintf(stderr, "%s: %u %s colours for %ux%u images from %s pixels of %s image%s: mean squared error "
-			"%.4f per channel, %u cluster%s re-seeded\n", cli_prog(), o->k, d == 3 ? "RGB" : "gray",
+			"%.4f per channel, %u cluster%s re-seeded\n", cli_prog(), o->k, l.v[0].channels == 3 ? "RGB" : "gray",
 			l.v[0].width, l.v[0].height, cli_grouped(n, g1, sizeof g1), cli_grouped(l.n, g2, sizeof g2),
 			cli_s(l.n), st.mse, st.reseeded, cli_s(st.reseeded));
 	}
 	mg_tokenizer_free(&tk);
-	free(pts);
-	free(centres);
-	free(rgb);
 	mg_image_list_free(&l);
 }
 

@@ -346,7 +346,7 @@ Try 'img-quantize --help' for more information."
 	[[ "$stderr" == "img-quantize: missing.tkz: "* ]]
 	run --separate-stderr img-quantize --fit -k 30 -o x.tkz cifar.bin
 	assert_failure 1
-	assert_equal "$stderr" "img-quantize: 25 pixels drawn (5 images x 5) for 30 colours: draw more with --pixels-per-image"
+	assert_equal "$stderr" "img-quantize: 25 pixels drawn (5 images x 5) for 30 colours: draw more pixels of every image (--pixels-per-image)"
 	[ ! -e x.tkz ]
 }
 
