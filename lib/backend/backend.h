@@ -20,6 +20,7 @@
 
 #include "core/err.h"
 #include "core/rng.h"
+#include "io/dtype.h" /* MG_DTYPE_*: the element types of infer_pack */
 
 /* The model's attention variants and GELU forms (gpt.h's configuration
  * fields attention and gelu). */
@@ -181,16 +182,33 @@ typedef struct mg_backend {
 	 * with MG_E_UNSUPPORTED).
 	 *
 	 * Linear layers with weights in the backend's own layout: a matrix w
-	 * (OC,IC) (PyTorch's Linear) takes infer_pack_floats(OC, IC) floats,
-	 * filled by infer_pack (dst 64-byte aligned, not overlapping w).
-	 * infer_matmul: out (N,OC) = inp (N,IC) w^T + bias (bias NULL: none),
-	 * each element summed over k = 0..IC-1 in order; with add, out +=
-	 * that result (a residual connection: the product is rounded, then
-	 * added). out does not overlap inp. */
-	size_t (*infer_pack_floats)(uint32_t OC, uint32_t IC);
-	void (*infer_pack)(float *dst, const float *w, uint32_t OC, uint32_t IC);
-	void (*infer_matmul)(float *out, const float *inp, const float *wp, const float *bias, size_t N, uint32_t IC,
-			     uint32_t OC, int add);
+	 * (OC,IC) (PyTorch's Linear) stored as element type dtype (MG_DTYPE_*
+	 * of io/dtype.h, encoded as a checkpoint stores it: f32 floats, f16 or
+	 * bf16 halves, q8 blocks of a float scale and 32 signed bytes, row o's
+	 * IC/32 blocks consecutive) takes infer_pack_bytes(dtype, OC, IC)
+	 * bytes, filled by infer_pack (dst 64-byte aligned, not overlapping w;
+	 * w on the host). infer_pack_bytes is 0 for a dtype the backend cannot
+	 * run, and for q8 when IC is not a multiple of 32.
+	 * infer_matmul: out (N,OC) = inp (N,IC) w^T + bias (bias NULL: none);
+	 * with add, out += that result (a residual connection: the product is
+	 * rounded, then added). out does not overlap inp. Element (r,o):
+	 * - f32: acc = fma(inp[r,k], w[o,k], acc) for k = 0..IC-1 in order,
+	 *   from 0, then + bias[o];
+	 * - f16, bf16: the same, each weight converted exactly to f32 first, so
+	 *   the result equals f32 on the decoded weights bit for bit;
+	 * - q8: each row of inp is quantized per block of 32 on the fly:
+	 *   a = max |x| over the block, d = a / 127, q = x * (1/d) rounded to
+	 *   the nearest integer, ties to even (q = 0 when d is 0), in float
+	 *   arithmetic; then for blocks b = 0..IC/32-1 in order
+	 *   acc = fma((float)s_b, dw_b * d_b, acc) from 0, where s_b is the
+	 *   exact int32 sum of q_x q_w over the block and dw_b the weight
+	 *   block's scale; then + bias[o]. Stored q must lie in -127..127
+	 *   (readers check). Every implementation (portable C, AVX2, AVX-512
+	 *   VNNI) gives these bits. */
+	size_t (*infer_pack_bytes)(uint32_t dtype, uint32_t OC, uint32_t IC);
+	void (*infer_pack)(void *dst, const void *w, uint32_t dtype, uint32_t OC, uint32_t IC);
+	void (*infer_matmul)(float *out, const float *inp, const void *wp, uint32_t dtype, const float *bias, size_t N,
+			     uint32_t IC, uint32_t OC, int add);
 	/* out (N,C) = wte[ids[n]] + wpe[pos[n]] (wpe NULL: wte[ids[n]]). */
 	void (*infer_embed)(float *out, const uint32_t *ids, const uint32_t *pos, const float *wte, const float *wpe,
 			    size_t N, uint32_t C);

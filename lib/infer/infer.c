@@ -173,13 +173,13 @@ static const float *copy_plain(copier *c, size_t off, size_t n)
 static const float *copy_packed(copier *c, size_t off, uint32_t OC, uint32_t IC)
 {
 	const mg_backend *be = c->g->be;
-	size_t n = round16(be->infer_pack_floats(OC, IC));
+	size_t n = round16(be->infer_pack_bytes(MG_DTYPE_F32, OC, IC) / sizeof(float));
 	float *p = c->at;
 
 	c->n += n;
 	if (!p)
 		return NULL;
-	be->infer_pack(p, c->g->params + off, OC, IC);
+	be->infer_pack(p, c->g->params + off, MG_DTYPE_F32, OC, IC);
 	c->at += n;
 	return p;
 }
@@ -220,7 +220,7 @@ static void copy_params(mg_infer *inf, copier *cp)
 /* Whether be has every entry the engine calls. */
 static int can_infer(const mg_backend *be)
 {
-	return be->infer_pack_floats && be->infer_pack && be->infer_matmul && be->infer_embed && be->infer_shift &&
+	return be->infer_pack_bytes && be->infer_pack && be->infer_matmul && be->infer_embed && be->infer_shift &&
 	       be->infer_gather && be->infer_kv_floats && be->infer_attention;
 }
 
@@ -385,7 +385,7 @@ static void chunk(mg_infer *inf, uint32_t n)
 			be->infer_shift(inf->xa, inf->xn, ly->shift, inf->b_seq, inf->b_pos, n, C);
 			xa = inf->xa;
 		}
-		be->infer_matmul(inf->qkv, xa, ly->attn, ly->attn_b, n, C, 3 * C, 0);
+		be->infer_matmul(inf->qkv, xa, ly->attn, MG_DTYPE_F32, ly->attn_b, n, C, 3 * C, 0);
 		if (l + 1 == L) {
 			/* only the rows whose logits are wanted go on */
 			m = 0;
@@ -401,14 +401,14 @@ static void chunk(mg_infer *inf, uint32_t n)
 		} else {
 			be->infer_attention(inf->ctx, inf->y, ly->kv, inf->qkv, inf->b_seq, inf->b_pos, n, NULL, n, &ly->at);
 		}
-		be->infer_matmul(inf->x, inf->y, ly->aproj, ly->aproj_b, m, C, C, 1); /* x += */
+		be->infer_matmul(inf->x, inf->y, ly->aproj, MG_DTYPE_F32, ly->aproj_b, m, C, C, 1); /* x += */
 		be->layernorm_forward(inf->xn, inf->mean, inf->rstd, inf->x, ly->ln2_w, ly->ln2_b, m, C);
-		be->infer_matmul(inf->fc, inf->xn, ly->fc, ly->fc_b, m, C, 4 * C, 0);
+		be->infer_matmul(inf->fc, inf->xn, ly->fc, MG_DTYPE_F32, ly->fc_b, m, C, 4 * C, 0);
 		be->gelu_forward(inf->fc, inf->fc, (size_t)m * 4 * C, c->gelu);
-		be->infer_matmul(inf->x, inf->fc, ly->mproj, ly->mproj_b, m, 4 * C, C, 1); /* x += */
+		be->infer_matmul(inf->x, inf->fc, ly->mproj, MG_DTYPE_F32, ly->mproj_b, m, 4 * C, C, 1); /* x += */
 	}
 	be->layernorm_forward(inf->xn, inf->mean, inf->rstd, inf->x, inf->lnf_w, inf->lnf_b, m, C);
-	be->infer_matmul(inf->lg, inf->xn, inf->lm_head, NULL, m, C, V, 0);
+	be->infer_matmul(inf->lg, inf->xn, inf->lm_head, MG_DTYPE_F32, NULL, m, C, V, 0);
 	for (uint32_t k = 0; k < m; k++) {
 		uint32_t s = inf->row_seq[inf->out_row[k]];
 		be->download(inf->logits + (size_t)s * V, inf->lg + (size_t)k * V, V * sizeof *inf->lg);

@@ -19,13 +19,13 @@ RULES = [
     ("lib/io/", ["core/", "io/"]),
     ("lib/bpe/", ["core/", "io/", "bpe/"]),
     ("lib/model/", ["core/", "backend/backend.h", "model/"] + CKPT_API),
-    ("lib/backend/cpu/", ["core/", "backend/backend.h", "backend/cpu/"]),
-    ("lib/backend/", ["core/", "backend/backend.h"]),
+    ("lib/backend/cpu/", ["core/", "backend/backend.h", "backend/cpu/", "io/dtype.h"]),
+    ("lib/backend/", ["core/", "backend/backend.h", "io/dtype.h"]),
     ("lib/train/", ["core/", "io/", "backend/backend.h", "model/", "train/"]),
     ("lib/infer/", ["core/", "io/", "backend/backend.h", "model/", "infer/"]),
     ("lib/tasks/", ["core/", "io/", "tasks/"]),
     ("lib/image/", ["core/", "io/", "image/"]),
-    ("cuda/", ["core/", "backend/backend.h"]),
+    ("cuda/", ["core/", "backend/backend.h", "io/dtype.h"]),
 ]
 # Private headers: the folder's own business, never a tool's.
 PRIVATE = re.compile(r"(_internal\.h$|^backend/cpu/)")

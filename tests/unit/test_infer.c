@@ -311,7 +311,7 @@ static void check_matmul(void)
 	for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++) {
 		uint32_t OC = shapes[si][0], IC = shapes[si][1], R = 23;
 		float *w = malloc((size_t)OC * IC * 4), *b = malloc(OC * 4), *x = malloc((size_t)R * IC * 4);
-		float *mem = be->alloc(be->infer_pack_floats(OC, IC) * 4);
+		float *mem = be->alloc(be->infer_pack_bytes(MG_DTYPE_F32, OC, IC));
 		float *all = malloc((size_t)R * OC * 4), *one = malloc(OC * 4);
 		float *sum = malloc((size_t)R * OC * 4), *res = malloc((size_t)R * OC * 4);
 		const float *bias = si % 2 ? NULL : b;
@@ -326,10 +326,10 @@ static void check_matmul(void)
 			b[i] = (float)mg_rng_normal(&r);
 		for (size_t i = 0; i < (size_t)R * IC; i++)
 			x[i] = (float)mg_rng_normal(&r);
-		be->infer_pack(mem, w, OC, IC);
+		be->infer_pack(mem, w, MG_DTYPE_F32, OC, IC);
 		for (int nt = 1; nt <= 2; nt++) {
 			mg_threads_set(nt);
-			be->infer_matmul(all, x, mem, bias, R, IC, OC, 0);
+			be->infer_matmul(all, x, mem, MG_DTYPE_F32, bias, R, IC, OC, 0);
 			for (uint32_t i = 0; i < R; i++) {
 				for (uint32_t o = 0; o < OC; o++) {
 					double s = si % 2 ? 0.0 : b[o], a = 0.0;
@@ -339,17 +339,17 @@ static void check_matmul(void)
 					}
 					worst = fmax(worst, fabs(all[(size_t)i * OC + o] - s) / (a + 1.0));
 				}
-				be->infer_matmul(one, x + (size_t)i * IC, mem, bias, 1, IC, OC, 0);
+				be->infer_matmul(one, x + (size_t)i * IC, mem, MG_DTYPE_F32, bias, 1, IC, OC, 0);
 				bad += memcmp(one, all + (size_t)i * OC, OC * 4) != 0;
 			}
 			/* rows 5..16 alone: the same bits as inside the whole */
-			be->infer_matmul(all, x + 5 * (size_t)IC, mem, bias, 12, IC, OC, 0);
-			be->infer_matmul(one, x + 9 * (size_t)IC, mem, bias, 1, IC, OC, 0);
+			be->infer_matmul(all, x + 5 * (size_t)IC, mem, MG_DTYPE_F32, bias, 12, IC, OC, 0);
+			be->infer_matmul(one, x + 9 * (size_t)IC, mem, MG_DTYPE_F32, bias, 1, IC, OC, 0);
 			bad += memcmp(one, all + 4 * (size_t)OC, OC * 4) != 0;
 			/* add: out += the product, as adding the plain product afterwards */
 			for (size_t k = 0; k < (size_t)12 * OC; k++)
 				sum[k] = res[k] = (float)(k % 7) - 3.0f;
-			be->infer_matmul(sum, x + 5 * (size_t)IC, mem, bias, 12, IC, OC, 1);
+			be->infer_matmul(sum, x + 5 * (size_t)IC, mem, MG_DTYPE_F32, bias, 12, IC, OC, 1);
 			for (size_t k = 0; k < (size_t)12 * OC; k++)
 				bad += sum[k] != res[k] + all[k];
 		}
@@ -425,7 +425,7 @@ static void check_unsupported(void)
 	mg_err e;
 
 	bare.name = "bare";
-	bare.infer_pack_floats = NULL;
+	bare.infer_pack_bytes = NULL;
 	bare.infer_pack = NULL;
 	bare.infer_matmul = NULL;
 	bare.infer_embed = NULL;

@@ -42,12 +42,12 @@ typedef struct mg_packed {
 	uint32_t IC, OC, panels;
 } mg_packed;
 
-size_t mg_cpu_infer_pack_floats(uint32_t OC, uint32_t IC)
+static size_t pack_floats(uint32_t OC, uint32_t IC)
 {
 	return (size_t)((OC + MG_PANEL - 1) / MG_PANEL) * IC * MG_PANEL;
 }
 
-void mg_cpu_infer_pack(float *mem, const float *w, uint32_t OC, uint32_t IC)
+static void pack_f32(float *mem, const float *w, uint32_t OC, uint32_t IC)
 {
 	uint32_t panels = (OC + MG_PANEL - 1) / MG_PANEL;
 
@@ -262,10 +262,24 @@ static void packed_matmul(float *out, size_t ldo, const float *x, size_t ldx, si
 	}
 }
 
-void mg_cpu_infer_matmul(float *out, const float *inp, const float *wp, const float *bias, size_t N, uint32_t IC,
-			 uint32_t OC, int add)
+size_t mg_cpu_infer_pack_bytes(uint32_t dtype, uint32_t OC, uint32_t IC)
+{
+	if (dtype == MG_DTYPE_F32)
+		return pack_floats(OC, IC) * sizeof(float);
+	return 0;
+}
+
+void mg_cpu_infer_pack(void *dst, const void *w, uint32_t dtype, uint32_t OC, uint32_t IC)
+{
+	if (dtype == MG_DTYPE_F32)
+		pack_f32(dst, w, OC, IC);
+}
+
+void mg_cpu_infer_matmul(float *out, const float *inp, const void *wp, uint32_t dtype, const float *bias, size_t N,
+			 uint32_t IC, uint32_t OC, int add)
 {
 	mg_packed w = { wp, IC, OC, (OC + MG_PANEL - 1) / MG_PANEL };
 
-	packed_matmul(out, OC, inp, IC, N, &w, bias, add);
+	if (dtype == MG_DTYPE_F32)
+		packed_matmul(out, OC, inp, IC, N, &w, bias, add);
 }

@@ -7,10 +7,10 @@
 
 #include "backend/backend.h"
 
-size_t mg_cpu_infer_pack_floats(uint32_t OC, uint32_t IC);
-void mg_cpu_infer_pack(float *dst, const float *w, uint32_t OC, uint32_t IC);
-void mg_cpu_infer_matmul(float *out, const float *inp, const float *wp, const float *bias, size_t N, uint32_t IC,
-			 uint32_t OC, int add);
+size_t mg_cpu_infer_pack_bytes(uint32_t dtype, uint32_t OC, uint32_t IC);
+void mg_cpu_infer_pack(void *dst, const void *w, uint32_t dtype, uint32_t OC, uint32_t IC);
+void mg_cpu_infer_matmul(float *out, const float *inp, const void *wp, uint32_t dtype, const float *bias, size_t N,
+			 uint32_t IC, uint32_t OC, int add);
 
 void mg_cpu_infer_embed(float *out, const uint32_t *ids, const uint32_t *pos, const float *wte, const float *wpe,
 			size_t N, uint32_t C);
