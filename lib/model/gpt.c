@@ -69,7 +69,9 @@ int mg_gpt_layout(mg_gpt *g, mg_err *e)
 	}
 	g->lnf_w = add(g, "ln_f.weight", 1, C, 0, 0, MG_INIT_ONE, 0);
 	g->lnf_b = add(g, "ln_f.bias", 1, C, 0, 0, MG_INIT_ZERO, 0);
-	g->lm_head = add(g, "lm_head.weight", 2, V, C, 0, MG_INIT_NORMAL, 1);
+	/* tied (GPT-2): the head reads wte's floats and its gradient adds into
+	 * wte's, as every backward op adds into its weight gradient */
+	g->lm_head = c->tie_embeddings ? g->wte : add(g, "lm_head.weight", 2, V, C, 0, MG_INIT_NORMAL, 1);
 	return MG_OK;
 }
 
