@@ -391,3 +391,25 @@ int mg_gpt_write(const mg_gpt *g, mg_ckptw *w, uint32_t dtype, uint32_t flags, m
 	free(staged);
 	return rc;
 }
+
+int mg_gpt_params_list(const mg_gpt_config *c, mg_gpt_param **list, uint32_t *n, mg_err *e)
+{
+	mg_gpt *g;
+	int rc;
+
+	*list = NULL, *n = 0;
+	if ((rc = create_layout(&g, c, mg_backend_cpu(), e)))
+		return rc;
+	if (!(*list = calloc(g->n_tensors, sizeof **list))) {
+		mg_gpt_free(g);
+		return mg_err_set(e, MG_E_NOMEM, "out of memory");
+	}
+	for (uint32_t i = 0; i < g->n_tensors; i++) {
+		memcpy((*list)[i].name, g->tensors[i].name, sizeof (*list)[i].name);
+		(*list)[i].ndim = g->tensors[i].ndim;
+		memcpy((*list)[i].dims, g->tensors[i].dims, sizeof (*list)[i].dims);
+	}
+	*n = g->n_tensors;
+	mg_gpt_free(g);
+	return MG_OK;
+}

@@ -54,6 +54,15 @@ int mg_gpt_config_set_dropout(mg_kv *kv, double p, mg_err *e);
 /* Parameters of the model (elements of all role-0 tensors); c must pass
  * mg_gpt_config_check. */
 uint64_t mg_gpt_n_params(const mg_gpt_config *c);
+/* One parameter tensor of a configuration: its checkpoint name and shape. */
+typedef struct mg_gpt_param {
+	char name[MG_TENSOR_NAME_MAX + 1];
+	uint32_t ndim, dims[3];
+} mg_gpt_param;
+/* The parameter tensors of c in the order of formats/checkpoint.md, in a new
+ * array of *n (the caller frees it); MG_E_INVAL for a bad config,
+ * MG_E_NOMEM. Allocates no parameters. */
+int mg_gpt_params_list(const mg_gpt_config *c, mg_gpt_param **list, uint32_t *n, mg_err *e);
 /* "vanilla", "time-weighting", "circulant"; "tanh", "erf"; "unknown". */
 const char *mg_gpt_attention_name(uint32_t attention);
 const char *mg_gpt_gelu_name(uint32_t gelu);
