@@ -196,7 +196,8 @@ static int metadata(const mg_st_json *v, mg_safetensors *st, mg_err *e)
 	return MG_OK;
 }
 
-static int parse_header(const uint8_t *json, size_t n, mg_safetensors *st, mg_err *e)
+/* avail: bytes of data the file holds, UINT64_MAX when unknown (a pipe). */
+static int parse_header(const uint8_t *json, size_t n, uint64_t avail, mg_safetensors *st, mg_err *e)
 {
 	mg_st_json root;
 	size_t tensors = 0;
@@ -235,6 +236,13 @@ static int parse_header(const uint8_t *json, size_t n, mg_safetensors *st, mg_er
 		t = &st->t[st->n];
 		if ((rc = tensor_entry(root.keys[i], &root.items[i], t, e)))
 			goto out;
+		if (t->end > avail) {
+			rc = mg_err_set(e, MG_E_TRUNC,
+					"tensor '%.80s': data_offsets [%llu, %llu] are past the end of the file (it holds %llu bytes of data)",
+					root.keys[i], (unsigned long long)t->begin, (unsigned long long)t->end,
+					(unsigned long long)avail);
+			goto out;
+		}
 		t->name = root.keys[i], t->name_len = root.key_lens[i];
 		root.keys[i] = NULL; /* moved */
 		st->n++;
@@ -265,7 +273,7 @@ out:
 
 int mg_safetensors_parse_header(const uint8_t *json, size_t n, mg_safetensors *st, mg_err *e)
 {
-	return parse_header(json, n, st, e);
+	return parse_header(json, n, UINT64_MAX, st, e);
 }
 
 /* ---------------------------------------------------------------- reading */
@@ -318,7 +326,7 @@ static int read_all(source *s, mg_safetensors *st, mg_err *e)
 	if (!(json = malloc(hlen)))
 		return mg_err_set(e, MG_E_NOMEM, "out of memory for a header of %llu bytes", (unsigned long long)hlen);
 	rc = src_read(s, json, hlen, "the header", e);
-	rc = rc ? rc : parse_header(json, hlen, st, e);
+	rc = rc ? rc : parse_header(json, hlen, s->len == UINT64_MAX ? UINT64_MAX : s->len - 8 - hlen, st, e);
 	free(json);
 	if (rc)
 		return rc;

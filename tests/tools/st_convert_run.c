@@ -5,6 +5,8 @@
  *     mg_gpt_load) and writes it as an f32 checkpoint; prints the layout,
  *     where the configuration came from and the buffers skipped
  *   st_convert_run to [--hf] IN.ckpt OUT.safetensors
+ *   st_convert_run logits IN.ckpt OUT.f32 ID...
+ *     the forward pass's logits (T, V) on the ids, float32 little-endian
  * Errors: "st_convert_run: FILE: message", exit 1; usage errors exit 2. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,6 +110,39 @@ static int to(int argc, char **argv)
 	return 0;
 }
 
+static int logits(int argc, char **argv)
+{
+	uint32_t T = (uint32_t)(argc - 4), *ids;
+	const mg_gpt_config *c;
+	mg_ckpt ck;
+	mg_gpt *g;
+	mg_err e;
+	FILE *f;
+
+	if (argc < 5)
+		return 2;
+	f = open_or_die(argv[2], "rb");
+	if (mg_ckpt_read(f, &ck, &e) || mg_gpt_load(&g, &ck, &e))
+		die(argv[2], &e);
+	fclose(f);
+	c = mg_gpt_config_of(g);
+	ids = malloc(T * sizeof *ids);
+	for (uint32_t t = 0; t < T; t++)
+		ids[t] = (uint32_t)strtoul(argv[4 + t], NULL, 10);
+	if (mg_gpt_alloc(g, 1, T, 0, &e) || mg_gpt_forward(g, ids, NULL, NULL, 1, T, 0, 0, NULL, &e))
+		die(argv[2], &e);
+	f = open_or_die(argv[3], "wb");
+	if (fwrite(mg_gpt_logits(g), sizeof(float), (size_t)T * c->vocab_size, f) != (size_t)T * c->vocab_size ||
+	    fclose(f)) {
+		fprintf(stderr, "st_convert_run: %s: write error\n", argv[3]);
+		return 1;
+	}
+	free(ids);
+	mg_gpt_free(g);
+	mg_ckpt_free(&ck);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int rc = 2;
@@ -116,8 +151,11 @@ int main(int argc, char **argv)
 		rc = from(argc, argv);
 	else if (argc > 1 && !strcmp(argv[1], "to"))
 		rc = to(argc, argv);
+	else if (argc > 1 && !strcmp(argv[1], "logits"))
+		rc = logits(argc, argv);
 	if (rc == 2)
 		fprintf(stderr, "usage: st_convert_run from [--n-head N] [--block N] [--gelu tanh|erf] [--gpt2 DIR] IN OUT\n"
-				"       st_convert_run to [--hf] IN OUT\n");
+				"       st_convert_run to [--hf] IN OUT\n"
+				"       st_convert_run logits IN OUT ID...\n");
 	return rc;
 }
