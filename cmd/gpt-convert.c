@@ -191,8 +191,8 @@ static void read_safetensors(const opts *o, mg_ckpt *ck, const char **name)
 			mg_kv_find(&ck->config, "tie_embeddings") ? ", tied embeddings" : "",
 			ck->has_tokenizer ? ", tokenizer embedded" : "");
 		if (info.n_head_guessed)
-			fprintf(stderr, "%s: %s: %lld heads of 64 channels, GPT-2's: give --heads if the model has others\n",
-				cli_prog(), *name, (long long)h->i);
+			fprintf(stderr, "%s: %s: %lld head%s of 64 channels, GPT-2's: give --heads if the model has others\n",
+				cli_prog(), *name, (long long)h->i, h->i == 1 ? "" : "s");
 	}
 }
 

@@ -3,15 +3,18 @@
 read and written here with the standard library, struct and json, as
 formats/safetensors.md describes it).
 
-  safetensors_ref.py gpt2 CONVERT TOOL GPT2DIR
+  safetensors_ref.py gpt2 BINDIR LOGITS GPT2DIR
       random small GPT-2-shaped models built here in Hugging Face's layout
       (Conv1D weights in x out, the attn.bias buffers, with and without the
       transformer. prefix, tied and untied, F32 and BF16) and in nanoGPT's,
-      written as safetensors, converted by CONVERT (a command line: the
-      input and output paths are appended), and the logits of the C model
-      (TOOL logits) compared with this file's GPT-2 forward in float64:
+      written as safetensors, converted by BINDIR/gpt-convert --from
+      safetensors, and the logits of the C model (the program LOGITS,
+      tests/tools/gpt_logits.c) compared with this file's GPT-2 forward in float64:
       max |c - ref| / max |ref| at most 1e-5 (--tol X after the operands).
       Exit 1 over it.
+  safetensors_ref.py write-gpt2 FILE LAYERS WIDTH BLOCK
+      writes a random GPT-2 with GPT-2's vocabulary in Hugging Face's layout
+      (tied, the buffers as the released file has them).
   safetensors_ref.py nanogpt FILE VAL
       loads FILE (a nanoGPT-layout export) into a nanoGPT-style model with
       load_state_dict and prints its loss on the token stream VAL as
@@ -161,17 +164,17 @@ def case_file(path, P, L, T, layout, prefix, dtype, buffers, tied):
     return R
 
 
-def gpt2_main(convert, tool, gpt2dir, tol=TOL):
+def gpt2_main(bindir, tool, gpt2dir, tol=TOL):
     worst, bad = 0.0, False
     with tempfile.TemporaryDirectory() as tmp:
         for k, (tag, L, C, T, V, H, tied, layout, prefix, dtype, buffers) in enumerate(CASES):
             P = gpt2_params(L, C, T, V, 100 + k, tied)
             st, ck, lg = (os.path.join(tmp, f"{k}.{x}") for x in ("safetensors", "ckpt", "f32"))
             R = case_file(st, P, L, T, layout, prefix, dtype, buffers, tied)
-            cmd = convert.split()
-            cmd += ["--n-head", str(H)] if H else []
+            cmd = [os.path.join(bindir, "gpt-convert"), "-q", "--from", "safetensors", "-o", ck]
+            cmd += ["--heads", str(H)] if H else []
             cmd += ["--gpt2", gpt2dir] if V == 50257 else []
-            r = subprocess.run(cmd + [st, ck], capture_output=True, text=True)
+            r = subprocess.run(cmd + [st], capture_output=True, text=True)
             if r.returncode:
                 sys.exit(f"safetensors_ref: {tag}: {' '.join(cmd)}: exit {r.returncode}: {r.stderr.strip()}")
             ckf = mgread.read_checkpoint(ck)
@@ -181,7 +184,7 @@ def gpt2_main(convert, tool, gpt2dir, tol=TOL):
             if (V == 50257) != (ckf.tokenizer is not None):
                 sys.exit(f"safetensors_ref: {tag}: tokenizer {ckf.tokenizer}")
             ids = [int(x) for x in torch.randint(0, V, (T,), generator=torch.Generator().manual_seed(k))]
-            r = subprocess.run([tool, "logits", ck, lg] + [str(i) for i in ids], capture_output=True, text=True)
+            r = subprocess.run([tool, ck, lg] + [str(i) for i in ids], capture_output=True, text=True)
             if r.returncode:
                 sys.exit(f"safetensors_ref: {tag}: logits: {r.stderr.strip()}")
             c = torch.tensor(np.fromfile(lg, dtype="<f4").reshape(T, V).astype(np.float64))
@@ -308,6 +311,9 @@ def malformed_main(good, out):
 def main():
     if len(sys.argv) in (5, 7) and sys.argv[1] == "gpt2" and (len(sys.argv) == 5 or sys.argv[5] == "--tol"):
         gpt2_main(*sys.argv[2:5], *([float(sys.argv[6])] if len(sys.argv) == 7 else []))
+    elif len(sys.argv) == 6 and sys.argv[1] == "write-gpt2":
+        L, C, T = (int(x) for x in sys.argv[3:6])
+        case_file(sys.argv[2], gpt2_params(L, C, T, 50257, 7, True), L, T, "hf", "", "F32", True, True)
     elif len(sys.argv) == 4 and sys.argv[1] == "nanogpt":
         nanogpt_main(*sys.argv[2:])
     elif len(sys.argv) == 4 and sys.argv[1] == "malformed":
