@@ -108,6 +108,10 @@ int mg_safetensors_add(mg_safetensors *st, const char *name, uint32_t dtype, uin
 	for (uint32_t i = 0; i < rank; i++)
 		x->shape[i] = shape[i], x->n *= shape[i];
 	x->data = data;
+	/* where the writer will put it: after the tensor before */
+	x->begin = st->n ? st->t[st->n - 1].end : 0;
+	x->end = x->begin + x->n * dtype_bytes(dtype);
+	st->data_len = x->end;
 	st->n++;
 	return MG_OK;
 }

@@ -71,8 +71,9 @@ int mg_safetensors_write(FILE *f, const mg_safetensors *st, mg_err *e);
 
 /* Adds a metadata pair (copies both); MG_E_NOMEM. */
 int mg_safetensors_meta_add(mg_safetensors *st, const char *key, const char *val, mg_err *e);
-/* Adds a tensor; its data is borrowed (owned 0) unless the caller sets
- * owned. The name is copied. MG_E_NOMEM. */
+/* Adds a tensor after the others (begin, end and data_len as the writer
+ * will lay them out); its data is borrowed (owned 0) unless the caller
+ * sets owned. The name is copied. MG_E_NOMEM. */
 int mg_safetensors_add(mg_safetensors *st, const char *name, uint32_t dtype, uint32_t rank, const uint64_t *shape,
 		       uint8_t *data, mg_err *e);
 

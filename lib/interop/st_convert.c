@@ -150,6 +150,12 @@ static int config_from_shapes(const mg_safetensors *st, char (*map)[MG_GPT2_LAYO
 	return MG_OK;
 }
 
+static int same_bytes(const mg_safetensors_tensor *a, const mg_safetensors_tensor *b)
+{
+	return a->dtype == b->dtype && a->rank == b->rank && !memcmp(a->shape, b->shape, a->rank * sizeof *a->shape) &&
+	       a->end - a->begin == b->end - b->begin && (a->end == a->begin || !memcmp(a->data, b->data, a->end - a->begin));
+}
+
 static int listed(const mg_gpt_param *want, uint32_t n, const char *name)
 {
 	for (uint32_t k = 0; k < n; k++)
@@ -254,15 +260,14 @@ int mg_st_convert_to_ckpt(mg_safetensors *st, const mg_st_convert_opts *o, mg_ck
 	} else {
 		if ((rc = config_from_shapes(st, map, layout, &st->t[iwte], o, &c, info, e)))
 			goto out;
-		c.tie_embeddings = ihead < 0;
+		/* no head, or nanoGPT's both names for one matrix */
+		c.tie_embeddings = ihead < 0 || same_bytes(&st->t[iwte], &st->t[ihead]);
 	}
 	if (c.tie_embeddings && ihead >= 0) {
 		/* nanoGPT's GPT class has both names for the one matrix */
-		const mg_safetensors_tensor *w = &st->t[iwte], *h = &st->t[ihead];
-		if (w->dtype != h->dtype || w->end - w->begin != h->end - h->begin ||
-		    memcmp(w->data, h->data, (size_t)(w->end - w->begin))) {
-			rc = mg_err_set(e, MG_E_CORRUPT, "the model is tied, but '%.80s' differs from '%.80s'", h->name,
-					w->name);
+		if (!same_bytes(&st->t[iwte], &st->t[ihead])) {
+			rc = mg_err_set(e, MG_E_CORRUPT, "the model is tied, but '%.80s' differs from '%.80s'",
+					st->t[ihead].name, st->t[iwte].name);
 			goto out;
 		}
 		map[ihead][0] = 0;

@@ -37,7 +37,8 @@ typedef struct mg_st_convert_info {
  * n_embd from wte, block_size from wpe (none: no positional embedding, and
  * the time weights or the caller tell it), n_layer from the blocks, the
  * attention variant from the time weights, tied when there is no
- * lm_head.weight (or only it), time_shift 0, dropout 0), and the
+ * lm_head.weight (or only it, or when it holds wte's bytes: nanoGPT's GPT
+ * class names its tied matrix twice), time_shift 0, dropout 0), and the
  * parameters (role 0) in the order of formats/checkpoint.md, in their
  * stored element types, the Conv1D weights of Hugging Face's layout
  * transposed. The tensors' data moves from st into ck. No tokenizer or
