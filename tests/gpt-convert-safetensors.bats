@@ -137,10 +137,17 @@ gpt-convert: gpt2.safetensors: 1 head of 64 channels, GPT-2's: give --heads if t
 	assert_line "  parameter tensors  28"
 	assert_line "    vocab size       50,257"
 	assert_line "    pre-tokenizer    gpt2"
-	gpt-convert -q --from safetensors gpt2.safetensors --gpt2 "$GPT2" |
-		gpt-sample -q -s 3 --max-new-tokens 20 --prompt "Hello, I'm a language model," > out.txt
+	# the goal's command as written (gpt-sample's defaults: 500 new tokens)
+	gpt-convert --from safetensors gpt2.safetensors --gpt2 "$GPT2" 2> convert.err |
+		gpt-sample --prompt "Hello, I'm a language model," > out.txt
 	[[ "$(cat out.txt)" == "Hello, I'm a language model,"* ]]
 	[ "$(wc -c < out.txt)" -gt 28 ]
+	# 500 tokens after the prompt's 8 (GPT-2's tokens of the prompt)
+	gpt-convert -q --from safetensors gpt2.safetensors --gpt2 "$GPT2" |
+		gpt-sample -q --tokens --prompt "Hello, I'm a language model," > ids.tok
+	run -0 /usr/bin/python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import mgread
+print(len(mgread.read_tokens(sys.argv[2]).ids))' "$ROOT/tests/formats" ids.tok
+	assert_output 508
 	# the same bytes from a pipe as from the file
 	gpt-convert -q --from safetensors --gpt2 "$GPT2" -o p.ckpt < gpt2.safetensors
 	cmp g.ckpt p.ckpt
