@@ -62,7 +62,7 @@ int mg_cpu_quant_supported(int path)
 {
 	switch (path) {
 	case MG_CPU_QUANT_PORTABLE: return 1;
-#if defined(__x86_64__) && defined(MG_CPU_QUANT_X86)
+#if defined(__x86_64__)
 	case MG_CPU_QUANT_AVX2:
 		__builtin_cpu_init();
 		return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
@@ -91,7 +91,7 @@ static int chosen = -1; /* the path in use; -1: not chosen yet */
 static const mg_cpu_quant_kernels *kernels(void)
 {
 	switch (mg_cpu_quant_path()) {
-#if defined(__x86_64__) && defined(MG_CPU_QUANT_X86)
+#if defined(__x86_64__)
 	case MG_CPU_QUANT_AVX2: return &mg_cpu_quant_avx2;
 	case MG_CPU_QUANT_AVX512VNNI: return &mg_cpu_quant_avx512vnni;
 #endif

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "io/dtype.h" /* MG_DTYPE_*, MG_Q8_BLOCK */
+
 /* Outputs per panel, and the bytes of one q8 panel block: 16 float scales,
  * then the 16 x 32 weights as 8 groups of 4 inputs, each group 16 outputs
  * x 4 bytes (the layout is described in cpu_quant.c). */
@@ -48,7 +50,7 @@ typedef struct mg_cpu_quant_kernels {
 enum { MG_CPU_QUANT_PORTABLE, MG_CPU_QUANT_AVX2, MG_CPU_QUANT_AVX512VNNI, MG_CPU_QUANT_PATHS };
 
 extern const mg_cpu_quant_kernels mg_cpu_quant_portable;
-#if defined(__x86_64__) && defined(MG_CPU_QUANT_X86)
+#if defined(__x86_64__)
 extern const mg_cpu_quant_kernels mg_cpu_quant_avx2;       /* cpu_quant_avx2.c */
 extern const mg_cpu_quant_kernels mg_cpu_quant_avx512vnni; /* cpu_quant_avx512.c */
 #endif
