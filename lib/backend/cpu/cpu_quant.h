@@ -15,6 +15,9 @@
  * x 4 bytes (the layout is described in cpu_quant.c). */
 #define MG_QPANEL 16
 #define MG_Q8_PANEL_BLOCK (MG_QPANEL * 4 + MG_QPANEL * 32)
+/* Where output l of a panel sits among the 16 halves of one bf16 input:
+ * 0..7 at the even places, 8..15 at the odd ones (cpu_quant.c says why). */
+#define MG_BF16_PLACE(l) ((l) < 8 ? 2 * (l) : 2 * ((l)-8) + 1)
 /* Rows and panels that one kernel call handles at most. */
 #define MG_QROWS 8
 #define MG_QPANELS 4

@@ -153,17 +153,17 @@ static void q8_avx2(float *f, const mg_cpu_qrows *x, size_t R, const uint8_t *w,
 	}
 }
 
-/* 16 halves at w widened to floats, exactly. */
+/* The 16 outputs' halves of one input widened to floats, exactly (bf16:
+ * in its order of places, cpu_quant.c). */
 INLINE void widen(const int BF16, const uint16_t *w, __m256 *lo, __m256 *hi)
 {
-	__m128i a = _mm_loadu_si128((const __m128i *)w), b = _mm_loadu_si128((const __m128i *)(w + 8));
-
 	if (BF16) {
-		*lo = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(a), 16));
-		*hi = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(b), 16));
+		__m256i v = _mm256_loadu_si256((const __m256i *)w);
+		*lo = _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
+		*hi = _mm256_castsi256_ps(_mm256_and_si256(v, _mm256_set1_epi32((int)0xffff0000u)));
 	} else {
-		*lo = _mm256_cvtph_ps(a);
-		*hi = _mm256_cvtph_ps(b);
+		*lo = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)w));
+		*hi = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + 8)));
 	}
 }
 
@@ -171,7 +171,7 @@ INLINE void widen(const int BF16, const uint16_t *w, __m256 *lo, __m256 *hi)
 INLINE void half_tile(const int BF16, const int MR, const int NP, float *f, const float *x, size_t ldx,
 		      const uint16_t *w, size_t pstride, uint32_t IC)
 {
-	__m256 acc[4][4][2]; /* fixed bounds, constant indices: registers */
+	__m256 acc[6][4][2]; /* fixed bounds, constant indices: registers */
 
 #pragma GCC unroll 8
 	for (int r = 0; r < MR; r++)
@@ -201,7 +201,9 @@ INLINE void half_tile(const int BF16, const int MR, const int NP, float *f, cons
 }
 
 /* One row: up to four panels at once (eight chains while the weights
- * stream in); more rows: up to four rows of one panel. */
+ * stream in); more rows: up to six rows of one panel (twelve chains, two
+ * widened weight vectors and six broadcasts per twelve FMAs, as the f32
+ * kernel). */
 INLINE void half_any(const int BF16, float *f, const float *x, size_t ldx, size_t R, const uint16_t *w,
 		     size_t pstride, uint32_t np, uint32_t IC)
 {
@@ -215,7 +217,7 @@ INLINE void half_any(const int BF16, float *f, const float *x, size_t ldx, size_
 		return;
 	}
 	for (uint32_t j = 0; j < np; j++)
-		for (size_t r = 0; r < R; r += 4) {
+		for (size_t r = 0; r < R; r += 6) {
 			float *fr = f + r * 64 + MG_QPANEL * j;
 			const float *xr = x + r * ldx;
 			const uint16_t *wj = w + j * pstride;
@@ -223,7 +225,9 @@ INLINE void half_any(const int BF16, float *f, const float *x, size_t ldx, size_
 			case 1: half_tile(BF16, 1, 1, fr, xr, ldx, wj, pstride, IC); break;
 			case 2: half_tile(BF16, 2, 1, fr, xr, ldx, wj, pstride, IC); break;
 			case 3: half_tile(BF16, 3, 1, fr, xr, ldx, wj, pstride, IC); break;
-			default: half_tile(BF16, 4, 1, fr, xr, ldx, wj, pstride, IC); break;
+			case 4: half_tile(BF16, 4, 1, fr, xr, ldx, wj, pstride, IC); break;
+			case 5: half_tile(BF16, 5, 1, fr, xr, ldx, wj, pstride, IC); break;
+			default: half_tile(BF16, 6, 1, fr, xr, ldx, wj, pstride, IC); break;
 			}
 		}
 }

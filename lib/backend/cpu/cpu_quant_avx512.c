@@ -121,7 +121,8 @@ static void q8_avx512(float *f, const mg_cpu_qrows *x, size_t R, const uint8_t *
 	}
 }
 
-/* 16 halves at w widened to floats, exactly. */
+/* The 16 outputs' halves of one input widened to floats, exactly; bf16
+ * in its order of places (cpu_quant.c), which unplace() undoes. */
 INLINE __m512 widen(const int BF16, const uint16_t *w)
 {
 	__m256i a = _mm256_loadu_si256((const __m256i *)w);
@@ -131,11 +132,18 @@ INLINE __m512 widen(const int BF16, const uint16_t *w)
 	return _mm512_cvtph_ps(a);
 }
 
+INLINE __m512 unplace(const int BF16, __m512 v)
+{
+	const __m512i from = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+
+	return BF16 ? _mm512_permutexvar_ps(from, v) : v;
+}
+
 /* MR rows x NP panels of f16 or bf16 weights, all sums in registers. */
 INLINE void half_tile(const int BF16, const int MR, const int NP, float *f, const float *x, size_t ldx,
 		      const uint16_t *w, size_t pstride, uint32_t IC)
 {
-	__m512 acc[8][4]; /* fixed bounds, constant indices: registers */
+	__m512 acc[8][1]; /* fixed bounds, constant indices: registers */
 
 #pragma GCC unroll 8
 	for (int r = 0; r < MR; r++)
@@ -155,26 +163,18 @@ INLINE void half_tile(const int BF16, const int MR, const int NP, float *f, cons
 	for (int r = 0; r < MR; r++)
 #pragma GCC unroll 4
 		for (int j = 0; j < NP; j++)
-			_mm512_storeu_ps(f + r * 64 + MG_QPANEL * j, acc[r][j]);
+			_mm512_storeu_ps(f + r * 64 + MG_QPANEL * j, unplace(BF16, acc[r][j]));
 }
 
-/* One row: all np panels at once; more rows: up to 8 rows of one panel. */
+/* Up to 8 rows of one panel. */
 INLINE void half_any(const int BF16, float *f, const float *x, size_t ldx, size_t R, const uint16_t *w,
 		     size_t pstride, uint32_t np, uint32_t IC)
 {
-	if (R == 1) {
-		switch (np) {
-		case 1: half_tile(BF16, 1, 1, f, x, ldx, w, pstride, IC); break;
-		case 2: half_tile(BF16, 1, 2, f, x, ldx, w, pstride, IC); break;
-		case 3: half_tile(BF16, 1, 3, f, x, ldx, w, pstride, IC); break;
-		default: half_tile(BF16, 1, 4, f, x, ldx, w, pstride, IC); break;
-		}
-		return;
-	}
 	for (uint32_t j = 0; j < np; j++) {
 		float *fj = f + MG_QPANEL * j;
 		const uint16_t *wj = w + j * pstride;
 		switch (R) {
+		case 1: half_tile(BF16, 1, 1, fj, x, ldx, wj, pstride, IC); break;
 		case 2: half_tile(BF16, 2, 1, fj, x, ldx, wj, pstride, IC); break;
 		case 3: half_tile(BF16, 3, 1, fj, x, ldx, wj, pstride, IC); break;
 		case 4: half_tile(BF16, 4, 1, fj, x, ldx, wj, pstride, IC); break;
@@ -186,10 +186,14 @@ INLINE void half_any(const int BF16, float *f, const float *x, size_t ldx, size_
 	}
 }
 
+/* One row goes to the AVX2 kernel: as fast or faster where measured
+ * (AMD Zen 4, whose 512-bit units are two 256-bit ones), the same bits. */
 static void half_avx512(float *f, const float *x, size_t ldx, size_t R, const uint16_t *w, size_t pstride,
 			uint32_t np, uint32_t IC, int bf16)
 {
-	if (bf16)
+	if (R == 1)
+		mg_cpu_quant_avx2.half(f, x, ldx, R, w, pstride, np, IC, bf16);
+	else if (bf16)
 		half_any(1, f, x, ldx, R, w, pstride, np, IC);
 	else
 		half_any(0, f, x, ldx, R, w, pstride, np, IC);
