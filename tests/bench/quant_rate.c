@@ -1,5 +1,5 @@
 /* The CPU backend's Linear layer of inference (infer_matmul) on f32, f16,
- * bf16 and q8 weights, for bench-quant.sh: one row (a decoded token) and
+ * bf16 and q8 weights, for bench-quant-kernels.sh: one row (a decoded token) and
  * 128 rows (the exact window's recompute, an evaluation batch) on MyGPT's
  * shapes and one of GPT-2's, each kernel path this CPU runs, beside the
  * machine's limits: memcpy's rate on as many bytes as the weights (what
