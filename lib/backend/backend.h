@@ -198,8 +198,9 @@ typedef struct mg_backend {
 	 *   the result equals f32 on the decoded weights bit for bit;
 	 * - q8: each row of inp is quantized per block of 32 on the fly:
 	 *   a = max |x| over the block, d = a / 127, q = x * (1/d) rounded to
-	 *   the nearest integer, ties to even (q = 0 when d is 0), in float
-	 *   arithmetic; then for blocks b = 0..IC/32-1 in order
+	 *   the nearest integer, ties to even (q = 0 when 1/d is infinite: d
+	 *   is 0, or a below about 3.7e-37), in float arithmetic (x finite);
+	 *   then for blocks b = 0..IC/32-1 in order
 	 *   acc = fma((float)s_b, dw_b * d_b, acc) from 0, where s_b is the
 	 *   exact int32 sum of q_x q_w over the block and dw_b the weight
 	 *   block's scale; then + bias[o]. Stored q must lie in -127..127

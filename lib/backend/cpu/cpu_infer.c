@@ -15,8 +15,10 @@
  * fma(x[r,k], w[o,k], acc) for k = 0, 1, ... in order, then + bias, then
  * (a residual connection) + out: the same bits for any row count, row
  * position and thread count. The scalar fallback uses fmaf, which rounds
- * exactly as the vector FMA. */
+ * exactly as the vector FMA. Weights stored as f16, bf16 or q8 go to
+ * cpu_quant.c. */
 #include "backend/cpu/cpu_infer.h"
+#include "backend/cpu/cpu_quant.h"
 
 #include <math.h>
 #include <string.h>
@@ -266,13 +268,15 @@ size_t mg_cpu_infer_pack_bytes(uint32_t dtype, uint32_t OC, uint32_t IC)
 {
 	if (dtype == MG_DTYPE_F32)
 		return pack_floats(OC, IC) * sizeof(float);
-	return 0;
+	return mg_cpu_quant_pack_bytes(dtype, OC, IC);
 }
 
 void mg_cpu_infer_pack(void *dst, const void *w, uint32_t dtype, uint32_t OC, uint32_t IC)
 {
 	if (dtype == MG_DTYPE_F32)
 		pack_f32(dst, w, OC, IC);
+	else
+		mg_cpu_quant_pack(dst, w, dtype, OC, IC);
 }
 
 void mg_cpu_infer_matmul(float *out, const float *inp, const void *wp, uint32_t dtype, const float *bias, size_t N,
@@ -282,4 +286,6 @@ void mg_cpu_infer_matmul(float *out, const float *inp, const void *wp, uint32_t 
 
 	if (dtype == MG_DTYPE_F32)
 		packed_matmul(out, OC, inp, IC, N, &w, bias, add);
+	else
+		mg_cpu_quant_matmul(out, inp, wp, dtype, bias, N, IC, OC, add);
 }
