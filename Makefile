@@ -68,7 +68,7 @@ CUDA_LDLIBS = -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcuda
 endif
 endif
 
-TOOLS = adder-gen gpt-init bpe-encode bpe-train gpt-train gpt-sample mygpt-info img-quantize
+TOOLS = adder-gen gpt-init bpe-encode bpe-train gpt-train gpt-sample gpt-convert mygpt-info img-quantize
 BINS = $(TOOLS:%=$(BIN)/%)
 # scripts installed beside the tools (each has a page in man/)
 SCRIPTS = $(BIN)/mygpt-plot-loss

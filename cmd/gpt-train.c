@@ -1201,6 +1201,8 @@ int main(int argc, char **argv)
 	if (mg_ckpt_read(ck_f, &ck, &e))
 		cli_die_err(ck_name, &e);
 	cli_close_in(ck_f, ck_name);
+	if (!o.eval_only && mg_gpt_ckpt_trainable(&ck, &e)) /* quantized: --eval-only only */
+		cli_die(ck_name, "%s", e.msg);
 	if (mg_train_setup_resume(&ck, o.restart, &st, &resuming, &e))
 		cli_die(ck_name, "%s (--restart starts a new run from its parameters)", e.msg);
 	if (o.have_dropout && mg_gpt_config_set_dropout(&ck.config, o.dropout, &e))

@@ -88,7 +88,7 @@ make check"
 	cuda=; [ -e "$ROOT/build/lib/mygpt-cuda.so" ] || cuda=CUDA=0
 	run make -C "$ROOT" -o all install DESTDIR="$BATS_TEST_TMPDIR/d" PREFIX=/p $cuda
 	assert_success
-	for t in adder-gen bpe-encode bpe-train gpt-init gpt-sample gpt-train mygpt-info mygpt-plot-loss; do
+	for t in adder-gen bpe-encode bpe-train gpt-convert gpt-init gpt-sample gpt-train mygpt-info mygpt-plot-loss; do
 		[ -x "d/p/bin/$t" ] || { echo "no d/p/bin/$t"; return 1; }
 	done
 	for m in "$ROOT"/man/*.[157]; do

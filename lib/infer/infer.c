@@ -36,11 +36,19 @@
 
 #define CHUNK_ROWS 256 /* rows per chunk, unless more sequences step together */
 
+/* A weight matrix packed by the backend for infer_matmul, and its element
+ * type: the model's (MG_DTYPE_F32, or the stored dtype of a quantized
+ * model's weight). */
+typedef struct mat {
+	const void *w;
+	uint32_t dtype;
+} mat;
+
 /* One block's parameters (packed: the backend's layout for infer_matmul),
  * its cache and its shift halves, all in backend memory. */
 typedef struct layer {
 	const float *ln1_w, *ln1_b, *ln2_w, *ln2_b, *attn_b, *aproj_b, *fc_b, *mproj_b;
-	const float *attn, *aproj, *fc, *mproj;
+	mat attn, aproj, fc, mproj;
 	float *kv;    /* infer_kv_floats(n_seq, &at) */
 	float *shift; /* (n_seq, C/2) the last xn half of each sequence, or NULL */
 	mg_backend_attn at;
@@ -62,7 +70,8 @@ struct mg_infer {
 	/* backend memory: every parameter the engine reads, in one block; the
 	 * caches of all layers; the shift halves of all layers */
 	float *w, *kv, *shift;
-	const float *wte, *wpe, *lnf_w, *lnf_b, *lm_head;
+	const float *wte, *wpe, *lnf_w, *lnf_b;
+	mat lm_head;
 	layer *layers;
 
 	/* host */
@@ -170,18 +179,24 @@ static const float *copy_plain(copier *c, size_t off, size_t n)
 	return p;
 }
 
-static const float *copy_packed(copier *c, size_t off, uint32_t OC, uint32_t IC)
+/* The weight matrix of tensor i (OC,IC), from the model's floats or, for a
+ * quantized weight, from its stored bytes (mg_gpt_load checked that the
+ * backend runs its dtype). */
+static mat copy_packed(copier *c, uint32_t i)
 {
 	const mg_backend *be = c->g->be;
-	size_t n = round16(be->infer_pack_bytes(MG_DTYPE_F32, OC, IC) / sizeof(float));
-	float *p = c->at;
+	const mg_gpt_tensor *t = &c->g->tensors[i];
+	uint32_t OC = t->dims[0], IC = t->dims[1];
+	size_t n = round16((be->infer_pack_bytes(t->dtype, OC, IC) + sizeof(float) - 1) / sizeof(float));
+	mat m = { c->at, t->dtype };
 
 	c->n += n;
-	if (!p)
-		return NULL;
-	be->infer_pack(p, c->g->params + off, MG_DTYPE_F32, OC, IC);
+	if (!c->at)
+		return m;
+	be->infer_pack(c->at, t->stored ? (const void *)t->stored : (const void *)(c->g->params + t->off), t->dtype,
+		       OC, IC);
 	c->at += n;
-	return p;
+	return m;
 }
 
 /* Copies (or counts) every parameter the engine reads. */
@@ -207,14 +222,14 @@ static void copy_params(mg_infer *inf, copier *cp)
 		y->at.tw = copy_plain(cp, b->tw, (size_t)H * T * T);
 		y->at.tw_w = copy_plain(cp, b->tw_w, (size_t)H * T);
 		y->at.tw_b = copy_plain(cp, b->tw_b, (size_t)H * T);
-		y->attn = copy_packed(cp, b->attn_w, 3 * C, C);
-		y->aproj = copy_packed(cp, b->aproj_w, C, C);
-		y->fc = copy_packed(cp, b->fc_w, 4 * C, C);
-		y->mproj = copy_packed(cp, b->mproj_w, C, 4 * C);
+		y->attn = copy_packed(cp, g->lin[4 * l]);
+		y->aproj = copy_packed(cp, g->lin[4 * l + 1]);
+		y->fc = copy_packed(cp, g->lin[4 * l + 2]);
+		y->mproj = copy_packed(cp, g->lin[4 * l + 3]);
 	}
 	inf->lnf_w = copy_plain(cp, g->lnf_w, C);
 	inf->lnf_b = copy_plain(cp, g->lnf_b, C);
-	inf->lm_head = copy_packed(cp, g->lm_head, V, C);
+	inf->lm_head = copy_packed(cp, g->lin_head);
 }
 
 /* Whether be has every entry the engine calls. */
@@ -385,7 +400,7 @@ static void chunk(mg_infer *inf, uint32_t n)
 			be->infer_shift(inf->xa, inf->xn, ly->shift, inf->b_seq, inf->b_pos, n, C);
 			xa = inf->xa;
 		}
-		be->infer_matmul(inf->qkv, xa, ly->attn, MG_DTYPE_F32, ly->attn_b, n, C, 3 * C, 0);
+		be->infer_matmul(inf->qkv, xa, ly->attn.w, ly->attn.dtype, ly->attn_b, n, C, 3 * C, 0);
 		if (l + 1 == L) {
 			/* only the rows whose logits are wanted go on */
 			m = 0;
@@ -401,14 +416,14 @@ static void chunk(mg_infer *inf, uint32_t n)
 		} else {
 			be->infer_attention(inf->ctx, inf->y, ly->kv, inf->qkv, inf->b_seq, inf->b_pos, n, NULL, n, &ly->at);
 		}
-		be->infer_matmul(inf->x, inf->y, ly->aproj, MG_DTYPE_F32, ly->aproj_b, m, C, C, 1); /* x += */
+		be->infer_matmul(inf->x, inf->y, ly->aproj.w, ly->aproj.dtype, ly->aproj_b, m, C, C, 1); /* x += */
 		be->layernorm_forward(inf->xn, inf->mean, inf->rstd, inf->x, ly->ln2_w, ly->ln2_b, m, C);
-		be->infer_matmul(inf->fc, inf->xn, ly->fc, MG_DTYPE_F32, ly->fc_b, m, C, 4 * C, 0);
+		be->infer_matmul(inf->fc, inf->xn, ly->fc.w, ly->fc.dtype, ly->fc_b, m, C, 4 * C, 0);
 		be->gelu_forward(inf->fc, inf->fc, (size_t)m * 4 * C, c->gelu);
-		be->infer_matmul(inf->x, inf->fc, ly->mproj, MG_DTYPE_F32, ly->mproj_b, m, 4 * C, C, 1); /* x += */
+		be->infer_matmul(inf->x, inf->fc, ly->mproj.w, ly->mproj.dtype, ly->mproj_b, m, 4 * C, C, 1); /* x += */
 	}
 	be->layernorm_forward(inf->xn, inf->mean, inf->rstd, inf->x, inf->lnf_w, inf->lnf_b, m, C);
-	be->infer_matmul(inf->lg, inf->xn, inf->lm_head, MG_DTYPE_F32, NULL, m, C, V, 0);
+	be->infer_matmul(inf->lg, inf->xn, inf->lm_head.w, inf->lm_head.dtype, NULL, m, C, V, 0);
 	for (uint32_t k = 0; k < m; k++) {
 		uint32_t s = inf->row_seq[inf->out_row[k]];
 		be->download(inf->logits + (size_t)s * V, inf->lg + (size_t)k * V, V * sizeof *inf->lg);

@@ -141,6 +141,47 @@ int mg_ckptw_tensor(mg_ckptw *w, const char *name, uint32_t role, uint32_t dtype
 	return MG_OK;
 }
 
+/* The pieces of mg_ckptw_tensor, with the elements as stored (so a q8
+ * tensor is copied, never quantized again). */
+int mg_ckptw_tensor_raw(mg_ckptw *w, const char *name, uint32_t role, uint32_t dtype, uint32_t ndim,
+			const uint32_t *dims, const uint8_t *data, mg_err *e)
+{
+	uint64_t n = 1, step = MG_CKPT_CHUNK_ELEMS;
+	size_t nl = strlen(name);
+	int rc;
+
+	if (!name_ok(name, nl) || role >= MG_ROLE_COUNT || dtype >= MG_DTYPE_COUNT || ndim < 1 ||
+	    ndim > MG_TENSOR_DIMS_MAX)
+		return mg_err_set(e, MG_E_INVAL, "invalid tensor '%s'", name);
+	for (uint32_t i = 0; i < ndim; i++)
+		n *= dims[i];
+	if (n == 0 || n > MG_TENSOR_ELEMS_MAX)
+		return mg_err_set(e, MG_E_INVAL, "tensor '%s' has %llu elements", name, (unsigned long long)n);
+	if (dtype == MG_DTYPE_Q8 && dims[ndim - 1] % MG_Q8_BLOCK)
+		return mg_err_set(e, MG_E_INVAL, "tensor '%s': q8 needs a last dimension divisible by %d", name,
+				  MG_Q8_BLOCK);
+	for (uint64_t off = 0; off < n; off += step) {
+		uint64_t cnt = n - off < step ? n - off : step;
+		mg_buf_u8(&w->raw, (uint8_t)role);
+		mg_buf_u8(&w->raw, (uint8_t)dtype);
+		mg_buf_u8(&w->raw, (uint8_t)ndim);
+		mg_buf_u8(&w->raw, 0);
+		mg_buf_u8(&w->raw, (uint8_t)nl);
+		mg_buf_add(&w->raw, name, nl);
+		for (uint32_t i = 0; i < ndim; i++)
+			mg_buf_u32(&w->raw, dims[i]);
+		mg_buf_u64(&w->raw, off);
+		mg_buf_u64(&w->raw, cnt);
+		mg_buf_add(&w->raw, data + mg_dtype_bytes(dtype, off), (size_t)mg_dtype_bytes(dtype, cnt));
+		if ((rc = emit(w, "TENS", MG_CHUNK_ZLIB, e)))
+			return rc;
+		w->chunks++;
+	}
+	w->tensors++;
+	w->elems += n;
+	return MG_OK;
+}
+
 int mg_ckptw_close(mg_ckptw *w, mg_err *e)
 {
 	int rc;

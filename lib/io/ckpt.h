@@ -66,8 +66,17 @@ int mg_ckptw_open(mg_ckptw **w, FILE *f, const mg_kv *config, const mg_tokenizer
  * [A-Za-z0-9_.]; (name, role) pairs are unique. */
 int mg_ckptw_tensor(mg_ckptw *w, const char *name, uint32_t role, uint32_t dtype, uint32_t ndim,
 		    const uint32_t *dims, const float *data, mg_err *e);
+/* The same from the elements as stored (mg_dtype_bytes(dtype, n) bytes,
+ * little-endian), written as they are. */
+int mg_ckptw_tensor_raw(mg_ckptw *w, const char *name, uint32_t role, uint32_t dtype, uint32_t ndim,
+			const uint32_t *dims, const uint8_t *data, mg_err *e);
 /* Writes the TAIL and frees w (also on error). */
 int mg_ckptw_close(mg_ckptw *w, mg_err *e);
 void mg_ckptw_free(mg_ckptw *w);
+
+/* Writes ck as one checkpoint (its HEAD, tokenizer, training state when
+ * has_train, and every tensor as stored, in its order) at zlib level level
+ * (lib/io/ckpt_write.c). */
+int mg_ckpt_write(FILE *f, const mg_ckpt *ck, int level, mg_err *e);
 
 #endif

@@ -137,3 +137,19 @@ void mg_dtype_decode(uint32_t dtype, const uint8_t *src, uint64_t n, float *dst)
 		break;
 	}
 }
+
+int mg_dtype_check(uint32_t dtype, const uint8_t *src, uint64_t n, mg_err *e)
+{
+	if (dtype != MG_DTYPE_Q8)
+		return MG_OK;
+	for (uint64_t b = 0; b < n / MG_Q8_BLOCK; b++) {
+		const uint8_t *s = src + b * MG_Q8_BLOCK_BYTES;
+		float scale = mg_f32_from_bits(mg_le32_get(s));
+		if (!isfinite(scale) || scale < 0)
+			return mg_err_set(e, MG_E_CORRUPT, "q8 block %llu has scale %g", (unsigned long long)b, (double)scale);
+		for (int i = 0; i < MG_Q8_BLOCK; i++)
+			if (s[4 + i] == 0x80)
+				return mg_err_set(e, MG_E_CORRUPT, "q8 block %llu holds q -128", (unsigned long long)b);
+	}
+	return MG_OK;
+}

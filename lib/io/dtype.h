@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/err.h"
+
 enum { MG_DTYPE_F32 = 0, MG_DTYPE_F16 = 1, MG_DTYPE_BF16 = 2, MG_DTYPE_Q8 = 3, MG_DTYPE_COUNT };
 
 #define MG_Q8_BLOCK 32
@@ -24,5 +26,13 @@ float mg_dtype_bf16_to_f32(uint16_t h);
  * (little-endian), or decodes them back. */
 void mg_dtype_encode(uint32_t dtype, const float *src, uint64_t n, uint8_t *dst);
 void mg_dtype_decode(uint32_t dtype, const uint8_t *src, uint64_t n, float *dst);
+
+/* Checks n stored elements of dtype (n % 32 == 0 for q8) for values the
+ * format forbids: a q8 block whose scale is not finite or is negative, or
+ * whose q holds -128 (q lies in -127..127, so that -q never overflows and the
+ * int8 products of the kernels stay exact). MG_E_CORRUPT naming the block
+ * ("q8 block 12 has scale -0.5"), else MG_OK; f32, f16 and bf16 have no
+ * forbidden values. */
+int mg_dtype_check(uint32_t dtype, const uint8_t *src, uint64_t n, mg_err *e);
 
 #endif

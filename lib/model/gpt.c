@@ -14,17 +14,23 @@
 static size_t add(mg_gpt *g, const char *name, uint32_t ndim, uint32_t d0, uint32_t d1, uint32_t d2, int init,
 		  int decay)
 {
-	mg_gpt_tensor *t = &g->tensors[g->n_tensors++];
+	uint32_t i = g->n_tensors++;
+	mg_gpt_tensor *t = &g->tensors[i];
 
 	snprintf(t->name, sizeof t->name, "%s", name);
 	t->ndim = ndim;
 	t->dims[0] = d0, t->dims[1] = d1, t->dims[2] = d2;
 	t->n = (size_t)d0 * (ndim > 1 ? d1 : 1) * (ndim > 2 ? d2 : 1);
-	t->off = g->n_floats;
 	t->init = init;
 	t->decay = decay;
-	g->n_floats += (t->n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
+	t->dtype = g->layout_dtypes ? g->layout_dtypes[i] : MG_DTYPE_F32;
 	g->n_params += t->n;
+	if (t->dtype != MG_DTYPE_F32) { /* kept as stored: no float slot */
+		g->n_quant++;
+		return t->off = MG_GPT_ABSENT;
+	}
+	t->off = g->n_floats;
+	g->n_floats += (t->n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
 	return t->off;
 }
 
@@ -36,11 +42,13 @@ int mg_gpt_layout(mg_gpt *g, mg_err *e)
 
 	g->tensors = calloc((size_t)c->n_layer * 15 + 6, sizeof *g->tensors);
 	g->blocks = calloc(c->n_layer, sizeof *g->blocks);
-	if (!g->tensors || !g->blocks)
+	g->lin = calloc((size_t)c->n_layer * 4, sizeof *g->lin);
+	if (!g->tensors || !g->blocks || !g->lin)
 		return mg_err_set(e, MG_E_NOMEM, "out of memory");
 	g->n_tensors = 0;
 	g->n_floats = 0;
 	g->n_params = 0;
+	g->n_quant = 0;
 	g->wte = add(g, "wte", 2, V, C, 0, MG_INIT_NORMAL, 0);
 	g->wpe = c->pos_emb ? add(g, "wpe", 2, T, C, 0, MG_INIT_NORMAL, 0) : MG_GPT_ABSENT;
 	for (uint32_t l = 0; l < c->n_layer; l++) {
@@ -49,8 +57,10 @@ int mg_gpt_layout(mg_gpt *g, mg_err *e)
 		P(ln1_w, "ln_1.weight", 1, C, 0, 0, MG_INIT_ONE, 0);
 		P(ln1_b, "ln_1.bias", 1, C, 0, 0, MG_INIT_ZERO, 0);
 		P(attn_w, "attn.c_attn.weight", 2, 3 * C, C, 0, MG_INIT_NORMAL, 1);
+		g->lin[4 * l] = g->n_tensors - 1;
 		P(attn_b, "attn.c_attn.bias", 1, 3 * C, 0, 0, MG_INIT_ZERO, 0);
 		P(aproj_w, "attn.c_proj.weight", 2, C, C, 0, MG_INIT_NORMAL_RESID, 1);
+		g->lin[4 * l + 1] = g->n_tensors - 1;
 		P(aproj_b, "attn.c_proj.bias", 1, C, 0, 0, MG_INIT_ZERO, 0);
 		b->tw = b->tw_w = b->tw_b = MG_GPT_ABSENT;
 		if (c->attention == MG_ATTN_TIME_WEIGHTING)
@@ -62,14 +72,17 @@ int mg_gpt_layout(mg_gpt *g, mg_err *e)
 		P(ln2_w, "ln_2.weight", 1, C, 0, 0, MG_INIT_ONE, 0);
 		P(ln2_b, "ln_2.bias", 1, C, 0, 0, MG_INIT_ZERO, 0);
 		P(fc_w, "mlp.c_fc.weight", 2, 4 * C, C, 0, MG_INIT_NORMAL, 1);
+		g->lin[4 * l + 2] = g->n_tensors - 1;
 		P(fc_b, "mlp.c_fc.bias", 1, 4 * C, 0, 0, MG_INIT_ZERO, 0);
 		P(mproj_w, "mlp.c_proj.weight", 2, C, 4 * C, 0, MG_INIT_NORMAL_RESID, 1);
+		g->lin[4 * l + 3] = g->n_tensors - 1;
 		P(mproj_b, "mlp.c_proj.bias", 1, C, 0, 0, MG_INIT_ZERO, 0);
 #undef P
 	}
 	g->lnf_w = add(g, "ln_f.weight", 1, C, 0, 0, MG_INIT_ONE, 0);
 	g->lnf_b = add(g, "ln_f.bias", 1, C, 0, 0, MG_INIT_ZERO, 0);
 	g->lm_head = add(g, "lm_head.weight", 2, V, C, 0, MG_INIT_NORMAL, 1);
+	g->lin_head = g->n_tensors - 1;
 	return MG_OK;
 }
 
@@ -81,8 +94,10 @@ const mg_gpt_tensor *mg_gpt_tensor_find(const mg_gpt *g, const char *name)
 	return NULL;
 }
 
-/* A model with its layout (the tensor table) but no buffers yet. */
-static int create_layout(mg_gpt **out, const mg_gpt_config *c, const mg_backend *be, mg_err *e)
+/* A model with its layout (the tensor table) but no buffers yet; dtypes:
+ * as g->layout_dtypes (NULL: all f32). */
+static int create_layout(mg_gpt **out, const mg_gpt_config *c, const mg_backend *be, const uint32_t *dtypes,
+			 mg_err *e)
 {
 	mg_gpt *g;
 	int rc;
@@ -95,7 +110,10 @@ static int create_layout(mg_gpt **out, const mg_gpt_config *c, const mg_backend 
 		return mg_err_set(e, MG_E_NOMEM, "out of memory");
 	g->cfg = *c;
 	g->be = be;
-	if ((rc = mg_gpt_layout(g, e))) {
+	g->layout_dtypes = dtypes;
+	rc = mg_gpt_layout(g, e);
+	g->layout_dtypes = NULL;
+	if (rc) {
 		mg_gpt_free(g);
 		return rc;
 	}
@@ -115,7 +133,7 @@ int mg_gpt_create_on(mg_gpt **out, const mg_gpt_config *c, const mg_backend *be,
 {
 	int rc;
 
-	if ((rc = create_layout(out, c, be, e)))
+	if ((rc = create_layout(out, c, be, NULL, e)))
 		return rc;
 	if ((rc = alloc_params(*out, e))) {
 		mg_gpt_free(*out);
@@ -139,14 +157,43 @@ void mg_gpt_free(mg_gpt *g)
 		g->be->free(g->grads);
 		g->be->free(g->m);
 		g->be->free(g->v);
+		for (uint32_t i = 0; g->tensors && i < g->n_tensors; i++)
+			g->be->free(g->tensors[i].packed);
 	}
+	for (uint32_t i = 0; g->tensors && i < g->n_tensors; i++)
+		free(g->tensors[i].stored);
 	free(g->tensors);
 	free(g->blocks);
+	free(g->lin);
 	free(g);
 }
 
 const mg_gpt_config *mg_gpt_config_of(const mg_gpt *g) { return &g->cfg; }
 const mg_backend *mg_gpt_backend(const mg_gpt *g) { return g->be; }
+
+uint32_t mg_gpt_weight_dtype(const mg_gpt *g)
+{
+	for (uint32_t i = 0; i < g->n_tensors; i++)
+		if (g->tensors[i].dtype != MG_DTYPE_F32)
+			return g->tensors[i].dtype;
+	return MG_DTYPE_F32;
+}
+
+static int quantized(mg_err *e, const char *name, uint32_t dtype)
+{
+	return mg_err_set(e, MG_E_UNSUPPORTED,
+			  "the model is quantized ('%s' is %s): it runs inference only; "
+			  "gpt-convert --dtype f32 expands it for training",
+			  name, mg_dtype_name(dtype));
+}
+
+int mg_gpt_trainable(const mg_gpt *g, mg_err *e)
+{
+	for (uint32_t i = 0; i < g->n_tensors; i++)
+		if (g->tensors[i].dtype != MG_DTYPE_F32)
+			return quantized(e, g->tensors[i].name, g->tensors[i].dtype);
+	return MG_OK;
+}
 
 int mg_gpt_check(const mg_gpt *g, mg_err *e)
 {
@@ -179,6 +226,10 @@ int mg_gpt_set_backend(mg_gpt *g, const mg_backend *be, mg_err *e)
 		return mg_err_set(e, MG_E_INVAL, "the backend must be set before mg_gpt_alloc");
 	if (be == g->be)
 		return MG_OK;
+	if ((rc = mg_gpt_trainable(g, e))) {
+		mg_err_prefix(e, "%s backend: ", be->name);
+		return rc;
+	}
 	for (int i = 0; i < 4; i++) {
 		const float *host;
 		float *staged = NULL;
@@ -226,9 +277,11 @@ static uint64_t name_hash(const char *s)
 int mg_gpt_init_weights(mg_gpt *g, uint64_t seed)
 {
 	double resid_std = 0.02 / sqrt(2.0 * g->cfg.n_layer);
-	float *base = g->be->device ? stage_in(g, NULL) : g->params;
+	float *base;
 
-	if (!base)
+	if (g->n_quant)
+		return MG_E_UNSUPPORTED; /* no float slots for the quantized weights */
+	if (!(base = g->be->device ? stage_in(g, NULL) : g->params))
 		return MG_E_NOMEM;
 	/* one stream per tensor, so the order of the tensors changes nothing */
 	for (uint32_t i = 0; i < g->n_tensors; i++) {
@@ -303,11 +356,104 @@ static int check_tensors(const mg_gpt *g, const mg_ckpt *ck, int *moments, mg_er
 	return MG_OK;
 }
 
+/* The encodings of ck's tensors (mg_dtype_check), and with be the dtypes of
+ * the Linear weights kept as stored: each must be one be can run (the
+ * weights of a layer may differ in dtype: infer_matmul takes it per call).
+ * dtypes (g's tensors, in layout order) receives the dtype of each
+ * parameter kept as stored, MG_DTYPE_F32 for the others; *quant counts
+ * them. */
+static int check_dtypes(const mg_gpt *g, const mg_ckpt *ck, const mg_backend *be, uint32_t *dtypes, uint32_t *quant,
+			mg_err *e)
+{
+	*quant = 0;
+	for (size_t i = 0; i < ck->n_tensors; i++) {
+		const mg_ckpt_tensor *x = &ck->t[i];
+		int rc;
+		if ((rc = mg_dtype_check(x->dtype, x->data, x->n, e))) {
+			mg_err_prefix(e, "tensor '%s' (%s): ", x->name, mg_ckpt_role_name(x->role));
+			return rc;
+		}
+	}
+	for (size_t i = 0; i < ck->n_tensors; i++) {
+		const mg_ckpt_tensor *x = &ck->t[i];
+		const mg_gpt_tensor *t = mg_gpt_tensor_find(g, x->name);
+		if (x->role != MG_ROLE_PARAM || !t->decay || x->dtype == MG_DTYPE_F32)
+			continue;
+		if (be && be->device)
+			return mg_err_set(e, MG_E_UNSUPPORTED, "tensor '%s' is %s: a quantized model runs on the cpu only",
+					  x->name, mg_dtype_name(x->dtype));
+		if (be && (!be->infer_pack_bytes || !be->infer_pack_bytes(x->dtype, t->dims[0], t->dims[1])))
+			return mg_err_set(e, MG_E_UNSUPPORTED, "tensor '%s' is %s, which the %s backend cannot run", x->name,
+					  mg_dtype_name(x->dtype), be->name);
+		if (dtypes)
+			dtypes[t - g->tensors] = x->dtype;
+		++*quant;
+	}
+	return MG_OK;
+}
+
+int mg_gpt_check_ckpt(const mg_ckpt *ck, mg_err *e)
+{
+	mg_gpt_config c;
+	mg_gpt *g;
+	uint32_t quant;
+	int rc, moments;
+
+	if ((rc = mg_gpt_config_from_kv(&ck->config, &c, e)))
+		return rc;
+	if (ck->has_tokenizer && ck->tk.vocab_size > c.vocab_size)
+		return mg_err_set(e, MG_E_CORRUPT, "the embedded tokenizer has %u tokens, more than vocab_size %u",
+				  ck->tk.vocab_size, c.vocab_size);
+	if ((rc = create_layout(&g, &c, mg_backend_cpu(), NULL, e)))
+		return rc;
+	if (!(rc = check_tensors(g, ck, &moments, e)))
+		rc = check_dtypes(g, ck, NULL, NULL, &quant, e);
+	mg_gpt_free(g);
+	return rc;
+}
+
+int mg_gpt_ckpt_trainable(const mg_ckpt *ck, mg_err *e)
+{
+	mg_gpt_config c;
+	mg_gpt *g;
+	int rc = MG_OK;
+
+	if (mg_gpt_config_from_kv(&ck->config, &c, NULL) || create_layout(&g, &c, mg_backend_cpu(), NULL, NULL))
+		return MG_OK; /* not a model: mg_gpt_load says why */
+	for (size_t i = 0; i < ck->n_tensors && !rc; i++) {
+		const mg_gpt_tensor *t = mg_gpt_tensor_find(g, ck->t[i].name);
+		if (t && t->decay && ck->t[i].role == MG_ROLE_PARAM && ck->t[i].dtype != MG_DTYPE_F32)
+			rc = quantized(e, ck->t[i].name, ck->t[i].dtype);
+	}
+	mg_gpt_free(g);
+	return rc;
+}
+
+/* Keeps the quantized Linear weights as ck stores them (a copy of the
+ * bytes: the caller frees ck). */
+static int keep_stored(mg_gpt *g, const mg_ckpt *ck, mg_err *e)
+{
+	for (uint32_t i = 0; i < g->n_tensors; i++) {
+		mg_gpt_tensor *t = &g->tensors[i];
+		const mg_ckpt_tensor *x;
+		size_t bytes;
+		if (t->dtype == MG_DTYPE_F32)
+			continue;
+		x = mg_ckpt_find(ck, t->name, MG_ROLE_PARAM);
+		bytes = (size_t)mg_dtype_bytes(t->dtype, t->n);
+		if (!(t->stored = malloc(bytes)))
+			return mg_err_set(e, MG_E_NOMEM, "out of memory for tensor '%s'", t->name);
+		memcpy(t->stored, x->data, bytes);
+	}
+	return MG_OK;
+}
+
 int mg_gpt_load_on(mg_gpt **out, const mg_ckpt *ck, const mg_backend *be, mg_err *e)
 {
 	mg_gpt_config c;
 	mg_gpt *g;
 	float *bufs[MG_ROLE_COUNT] = { NULL, NULL, NULL }, *dst[MG_ROLE_COUNT];
+	uint32_t *dtypes, quant;
 	int rc, moments, staged = be->device;
 
 	*out = NULL;
@@ -316,9 +462,30 @@ int mg_gpt_load_on(mg_gpt **out, const mg_ckpt *ck, const mg_backend *be, mg_err
 	if (ck->has_tokenizer && ck->tk.vocab_size > c.vocab_size)
 		return mg_err_set(e, MG_E_CORRUPT, "the embedded tokenizer has %u tokens, more than vocab_size %u",
 				  ck->tk.vocab_size, c.vocab_size);
-	if ((rc = create_layout(&g, &c, be, e)))
+	if ((rc = create_layout(&g, &c, be, NULL, e)))
 		return rc;
-	if ((rc = check_tensors(g, ck, &moments, e)) || (rc = alloc_params(g, e))) {
+	if ((rc = check_tensors(g, ck, &moments, e))) {
+		mg_gpt_free(g);
+		return rc;
+	}
+	if (!(dtypes = calloc(g->n_tensors, sizeof *dtypes))) { /* MG_DTYPE_F32 is 0 */
+		mg_gpt_free(g);
+		return mg_err_set(e, MG_E_NOMEM, "out of memory");
+	}
+	rc = check_dtypes(g, ck, be, dtypes, &quant, e);
+	if (!rc && quant) {
+		/* again with the quantized weights out of the float buffers; a
+		 * model that cannot train has no use for AdamW moments */
+		mg_gpt_free(g);
+		g = NULL;
+		moments = 0;
+		if (!(rc = create_layout(&g, &c, be, dtypes, e)))
+			rc = keep_stored(g, ck, e);
+	}
+	free(dtypes);
+	if (!rc)
+		rc = alloc_params(g, e);
+	if (rc) {
 		mg_gpt_free(g);
 		return rc;
 	}
@@ -340,7 +507,9 @@ int mg_gpt_load_on(mg_gpt **out, const mg_ckpt *ck, const mg_backend *be, mg_err
 	}
 	for (size_t i = 0; i < ck->n_tensors; i++) {
 		const mg_ckpt_tensor *x = &ck->t[i];
-		mg_dtype_decode(x->dtype, x->data, x->n, bufs[x->role] + mg_gpt_tensor_find(g, x->name)->off);
+		const mg_gpt_tensor *t = mg_gpt_tensor_find(g, x->name);
+		if (bufs[x->role] && t->off != MG_GPT_ABSENT)
+			mg_dtype_decode(x->dtype, x->data, x->n, bufs[x->role] + t->off);
 	}
 	if (staged) {
 		for (uint32_t r = 0; r < MG_ROLE_COUNT; r++)
@@ -359,6 +528,23 @@ fail:
 		for (uint32_t r = 0; r < MG_ROLE_COUNT; r++)
 			free(bufs[r]);
 	mg_gpt_free(g);
+	return rc;
+}
+
+/* One tensor of a quantized model: as stored when asked for its own dtype,
+ * else decoded and encoded as dtype. */
+static int write_stored(mg_ckptw *w, const mg_gpt_tensor *t, uint32_t dtype, mg_err *e)
+{
+	float *x;
+	int rc;
+
+	if (dtype == t->dtype)
+		return mg_ckptw_tensor_raw(w, t->name, MG_ROLE_PARAM, dtype, t->ndim, t->dims, t->stored, e);
+	if (!(x = malloc(t->n * sizeof *x)))
+		return mg_err_set(e, MG_E_NOMEM, "out of memory for tensor '%s'", t->name);
+	mg_dtype_decode(t->dtype, t->stored, t->n, x);
+	rc = mg_ckptw_tensor(w, t->name, MG_ROLE_PARAM, dtype, t->ndim, t->dims, x, e);
+	free(x);
 	return rc;
 }
 
@@ -382,8 +568,11 @@ int mg_gpt_write(const mg_gpt *g, mg_ckptw *w, uint32_t dtype, uint32_t flags, m
 		}
 		for (uint32_t i = 0; i < g->n_tensors && !rc; i++) {
 			const mg_gpt_tensor *t = &g->tensors[i];
-			rc = mg_ckptw_tensor(w, t->name, r, r == MG_ROLE_PARAM ? dtype : MG_DTYPE_F32, t->ndim, t->dims,
-					     src + t->off, e);
+			if (t->stored)
+				rc = write_stored(w, t, dtype, e);
+			else
+				rc = mg_ckptw_tensor(w, t->name, r, r == MG_ROLE_PARAM ? dtype : MG_DTYPE_F32, t->ndim,
+						     t->dims, src + t->off, e);
 		}
 	}
 	free(staged);

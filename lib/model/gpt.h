@@ -70,10 +70,19 @@ int mg_gpt_create_on(mg_gpt **g, const mg_gpt_config *c, const mg_backend *be, m
 void mg_gpt_free(mg_gpt *g);
 const mg_gpt_config *mg_gpt_config_of(const mg_gpt *g);
 const mg_backend *mg_gpt_backend(const mg_gpt *g);
+/* MG_DTYPE_F32, or for a quantized model (one loaded from a checkpoint
+ * whose Linear weights are f16, bf16 or q8; see mg_gpt_load) the dtype of
+ * its first quantized weight. */
+uint32_t mg_gpt_weight_dtype(const mg_gpt *g);
+/* MG_OK, or for a quantized model MG_E_UNSUPPORTED with a message naming a
+ * quantized weight and the way out (gpt-convert --dtype f32): such a model
+ * runs forward passes and inference only, on the backend it was loaded on. */
+int mg_gpt_trainable(const mg_gpt *g, mg_err *e);
 
 /* Moves the model's parameters (and moments and gradients, when it has
  * them) to backend be, staged through host memory. Only before mg_gpt_alloc
- * (MG_E_INVAL after it); MG_E_NOMEM; MG_E_IO with the backend's error. */
+ * (MG_E_INVAL after it); MG_E_NOMEM; MG_E_IO with the backend's error;
+ * MG_E_UNSUPPORTED for a quantized model (mg_gpt_trainable). */
 int mg_gpt_set_backend(mg_gpt *g, const mg_backend *be, mg_err *e);
 /* MG_E_IO with the backend's message when it has met an error (a device
  * fault: the model's values are then undefined), else MG_OK. Cheap: call
@@ -86,22 +95,44 @@ int mg_gpt_check(const mg_gpt *g, mg_err *e);
  * and biases 0, time weights 1. Each tensor draws from its own stream keyed
  * by the random seed and its name, so a tensor's values do not depend on which
  * other tensors the configuration has. Clears the AdamW moments. MG_E_NOMEM
- * (host staging for a device backend; never on the CPU). */
+ * (host staging for a device backend; never on the CPU); MG_E_UNSUPPORTED
+ * for a quantized model. */
 int mg_gpt_init_weights(mg_gpt *g, uint64_t seed);
 
 /* A model from a checkpoint read by mg_ckpt_read: the configuration, every
- * parameter (any stored element type, converted to fp32) and, when the
- * checkpoint has them, the AdamW moments (all or none). A missing tensor, an
- * unexpected one, a shape that differs from the configuration's, or an
- * embedded tokenizer larger than the vocabulary is MG_E_CORRUPT naming it. */
+ * parameter and, when the checkpoint has them, the AdamW moments (all or
+ * none). A missing tensor, an unexpected one, a shape that differs from the
+ * configuration's, or an embedded tokenizer larger than the vocabulary is
+ * MG_E_CORRUPT naming it; so is a tensor whose stored values the format
+ * forbids (mg_dtype_check).
+ *
+ * The Linear weights (attn.c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj,
+ * lm_head) stored as f16, bf16 or q8 make a quantized model: they stay as
+ * stored (no fp32 copy; the backend packs them once with infer_pack at
+ * mg_gpt_alloc) and run through infer_matmul, each in its own dtype (they
+ * may differ); a dtype the backend cannot run (infer_pack_bytes 0, or a
+ * device backend) is MG_E_UNSUPPORTED naming the tensor. A quantized model
+ * evaluates and samples but does not train (mg_gpt_trainable); its AdamW
+ * moments, if the checkpoint has any, are not loaded. Every other tensor,
+ * in any stored dtype, is decoded to fp32. */
 int mg_gpt_load(mg_gpt **g, const mg_ckpt *ck, mg_err *e);
 /* The same on backend be: the tensors are decoded into host staging and
  * uploaded (MG_E_IO with the backend's error). */
 int mg_gpt_load_on(mg_gpt **g, const mg_ckpt *ck, const mg_backend *be, mg_err *e);
+/* The checks of mg_gpt_load without building the model: MG_OK when ck holds
+ * this model (configuration, tokenizer, tensors and shapes, moments all or
+ * none, stored values valid), whatever the backend can run. */
+int mg_gpt_check_ckpt(const mg_ckpt *ck, mg_err *e);
+/* mg_gpt_trainable for the model ck holds, before loading it: MG_OK unless
+ * a Linear weight is stored in a dtype other than f32 (a checkpoint that is
+ * not a model passes: mg_gpt_load says what is wrong). */
+int mg_gpt_ckpt_trainable(const mg_ckpt *ck, mg_err *e);
 
 enum { MG_GPT_WRITE_MOMENTS = 1 }; /* mg_gpt_write flags */
 /* Writes the parameters in the order of formats/checkpoint.md as dtype
- * (MG_DTYPE_*; q8 needs every last dimension divisible by 32), then with
+ * (MG_DTYPE_*; q8 needs every last dimension divisible by 32; a quantized
+ * weight asked for its own dtype is written as stored, byte for byte, and
+ * in any other dtype decoded first), then with
  * MG_GPT_WRITE_MOMENTS the first and second moments as f32 when the model
  * has them. The caller opened w with the config from mg_gpt_config_to_kv and
  * closes it. With a device backend the buffers are downloaded first
@@ -114,10 +145,12 @@ int mg_gpt_has_moments(const mg_gpt *g);
 enum { MG_GPT_ALLOC_TRAIN = 1 }; /* mg_gpt_alloc flags */
 
 /* Allocates, once, everything a forward pass on up to B sequences of up to
- * T <= block_size positions needs, and with MG_GPT_ALLOC_TRAIN everything
- * backward and AdamW need (gradients, zeroed; moments, kept if the model
- * has them, else zeroed). No later call allocates. May be called again to
- * change the shape: gradients and moments are kept. MG_E_INVAL, MG_E_NOMEM. */
+ * T <= block_size positions needs (for a quantized model, the backend's
+ * packing of its weights, kept across calls), and with MG_GPT_ALLOC_TRAIN
+ * everything backward and AdamW need (gradients, zeroed; moments, kept if
+ * the model has them, else zeroed). No later call allocates. May be called
+ * again to change the shape: gradients and moments are kept. MG_E_INVAL,
+ * MG_E_NOMEM; MG_E_UNSUPPORTED for MG_GPT_ALLOC_TRAIN on a quantized model. */
 int mg_gpt_alloc(mg_gpt *g, uint32_t B, uint32_t T, uint32_t flags, mg_err *e);
 
 /* Bytes the model holds, by kind. */

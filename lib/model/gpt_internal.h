@@ -19,6 +19,14 @@ typedef struct mg_gpt_tensor {
 	size_t off, n;  /* in floats; offsets are multiples of 16 (64 bytes) */
 	int init;       /* MG_INIT_* */
 	int decay;      /* AdamW weight decay applies (Linear weight matrices) */
+	/* A Linear weight kept as a checkpoint stored it (a quantized model):
+	 * dtype is not MG_DTYPE_F32, off is MG_GPT_ABSENT (no float slot),
+	 * stored holds the bytes on the host (mg_dtype_bytes(dtype, n)) and
+	 * packed, once mg_gpt_alloc has run, the backend's infer_pack of them.
+	 * Every other tensor: MG_DTYPE_F32, both NULL. */
+	uint32_t dtype;
+	uint8_t *stored;
+	void *packed;
 } mg_gpt_tensor;
 
 /* Offsets of one block's tensors (MG_GPT_ABSENT when not in the config).
@@ -57,6 +65,13 @@ struct mg_gpt {
 	uint64_t n_params;      /* parameters, without padding */
 	size_t wte, wpe, lnf_w, lnf_b, lm_head;
 	mg_gpt_block *blocks;   /* n_layer */
+	/* The Linear weights of each block (c_attn, attn.c_proj, c_fc,
+	 * mlp.c_proj: 4 n_layer tensors) and lm_head, as indices of tensors. */
+	uint32_t *lin, lin_head;
+	/* Set before mg_gpt_layout: the dtype of each tensor in layout order
+	 * (a tensor whose dtype is not f32 gets no float slot); NULL: all f32. */
+	const uint32_t *layout_dtypes;
+	uint32_t n_quant;       /* tensors kept as stored (dtype not f32) */
 
 	/* Backend memory: parameters always; the rest from mg_gpt_alloc. The
 	 * parameters and moments are read and written on the host (init,
@@ -92,6 +107,10 @@ struct mg_gpt {
 int mg_gpt_layout(mg_gpt *g, mg_err *e);
 /* Frees the buffers of mg_gpt_alloc. */
 void mg_gpt_free_acts(mg_gpt *g);
+/* out (N,OC) = inp (N,IC) w^T + bias for the Linear weight tensor t
+ * (through infer_matmul on its packed bytes when it is quantized); out
+ * does not overlap inp. */
+void mg_gpt_linear(const mg_gpt *g, float *out, const float *inp, const mg_gpt_tensor *t, const float *bias, size_t N);
 /* The tensor of a name, or NULL. */
 const mg_gpt_tensor *mg_gpt_tensor_find(const mg_gpt *g, const char *name);
 

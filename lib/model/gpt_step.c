@@ -72,6 +72,21 @@ static void *grab(mg_gpt *g, uint64_t *count, uint64_t n, size_t size, int *fail
 	return p;
 }
 
+/* The backend's packing of the quantized weights, once (kept by
+ * mg_gpt_free_acts, freed with the model); 1 when out of memory. */
+static int pack_quantized(mg_gpt *g)
+{
+	for (uint32_t i = 0; i < g->n_tensors; i++) {
+		mg_gpt_tensor *t = &g->tensors[i];
+		if (!t->stored || t->packed)
+			continue;
+		if (!(t->packed = g->be->alloc(g->be->infer_pack_bytes(t->dtype, t->dims[0], t->dims[1]))))
+			return 1;
+		g->be->infer_pack(t->packed, t->stored, t->dtype, t->dims[0], t->dims[1]);
+	}
+	return 0;
+}
+
 int mg_gpt_alloc(mg_gpt *g, uint32_t B, uint32_t T, uint32_t flags, mg_err *e)
 {
 	const mg_gpt_config *c = &g->cfg;
@@ -84,6 +99,10 @@ int mg_gpt_alloc(mg_gpt *g, uint32_t B, uint32_t T, uint32_t flags, mg_err *e)
 				  T, c->block_size);
 	if (N > INT32_MAX)
 		return mg_err_set(e, MG_E_INVAL, "batch %u x %u is over %d positions", B, T, INT32_MAX);
+	if (train && g->n_quant)
+		return mg_gpt_trainable(g, e);
+	if (g->n_quant && pack_quantized(g))
+		return mg_err_set(e, MG_E_NOMEM, "out of memory for the packed weights");
 	mg_gpt_free_acts(g);
 	g->acts = calloc(c->n_layer, sizeof *g->acts);
 	g->host_losses = malloc(N * sizeof *g->host_losses);
@@ -163,6 +182,12 @@ void mg_gpt_memory_get(const mg_gpt *g, mg_gpt_memory *m)
 	uint64_t tensor = (uint64_t)g->n_floats * sizeof(float);
 
 	m->params = tensor;
+	for (uint32_t i = 0; i < g->n_tensors; i++) /* a quantized model's weights, stored and packed */
+		if (g->tensors[i].stored)
+			m->params += mg_dtype_bytes(g->tensors[i].dtype, g->tensors[i].n) +
+				     (g->tensors[i].packed ? g->be->infer_pack_bytes(g->tensors[i].dtype, g->tensors[i].dims[0],
+										       g->tensors[i].dims[1])
+							   : 0);
 	m->grads = g->grads ? tensor : 0;
 	m->moments = g->m ? 2 * tensor : 0;
 	m->activations = g->bytes_acts;
@@ -179,6 +204,14 @@ static mg_backend_dropout drop(const mg_gpt *g, double p, uint64_t site)
 		d.seed = mg_backend_dropout_site(g->f_seed, site);
 	}
 	return d;
+}
+
+void mg_gpt_linear(const mg_gpt *g, float *out, const float *inp, const mg_gpt_tensor *t, const float *bias, size_t N)
+{
+	if (t->packed)
+		g->be->infer_matmul(out, inp, t->packed, t->dtype, bias, N, t->dims[1], t->dims[0], 0);
+	else
+		g->be->matmul_forward(out, inp, g->params + t->off, bias, N, t->dims[1], t->dims[0]);
 }
 
 static mg_backend_attn attn_args(const mg_gpt *g, uint32_t l)
@@ -233,18 +266,18 @@ int mg_gpt_forward(mg_gpt *g, const uint32_t *inputs, const uint32_t *targets, c
 		be->layernorm_forward(a->xa, a->ln1_mean, a->ln1_rstd, a->res, P(g, k->ln1_w), P(g, k->ln1_b), N, C);
 		if (c->time_shift)
 			be->shift_forward(a->xa, B, T, C);
-		be->matmul_forward(a->qkv, a->xa, P(g, k->attn_w), P(g, k->attn_b), N, C, 3 * C);
+		mg_gpt_linear(g, a->qkv, a->xa, &g->tensors[g->lin[4 * l]], P(g, k->attn_b), N);
 		be->attention_forward(g->ctx, a->y, a->probs, a->qkv, &at);
-		be->matmul_forward(g->proj, a->y, P(g, k->aproj_w), P(g, k->aproj_b), N, C, C);
+		mg_gpt_linear(g, g->proj, a->y, &g->tensors[g->lin[4 * l + 1]], P(g, k->aproj_b), N);
 		be->residual_forward(a->mid, a->res, g->proj, N * C, drop(g, c->dropout_resid, 3 * (uint64_t)l + 2));
 		be->layernorm_forward(a->xm, a->ln2_mean, a->ln2_rstd, a->mid, P(g, k->ln2_w), P(g, k->ln2_b), N, C);
-		be->matmul_forward(a->fc, a->xm, P(g, k->fc_w), P(g, k->fc_b), N, C, 4 * C);
+		mg_gpt_linear(g, a->fc, a->xm, &g->tensors[g->lin[4 * l + 2]], P(g, k->fc_b), N);
 		be->gelu_forward(a->gelu, a->fc, N * 4 * C, c->gelu);
-		be->matmul_forward(g->proj, a->gelu, P(g, k->mproj_w), P(g, k->mproj_b), N, 4 * C, C);
+		mg_gpt_linear(g, g->proj, a->gelu, &g->tensors[g->lin[4 * l + 3]], P(g, k->mproj_b), N);
 		be->residual_forward(next, a->mid, g->proj, N * C, drop(g, c->dropout_resid, 3 * (uint64_t)l + 3));
 	}
 	be->layernorm_forward(g->lnf, g->lnf_mean, g->lnf_rstd, g->res_final, P(g, g->lnf_w), P(g, g->lnf_b), N, C);
-	be->matmul_forward(g->logits, g->lnf, P(g, g->lm_head), NULL, N, C, V);
+	mg_gpt_linear(g, g->logits, g->lnf, &g->tensors[g->lin_head], NULL, N);
 	if (targets) {
 		double sum = 0.0;
 		be->crossentropy_forward(g->losses, g->logits, g->targets, mask ? g->mask : NULL, N, V);
