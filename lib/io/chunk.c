@@ -339,6 +339,26 @@ int mg_chunk_payload_get(mg_chunk_reader *cr, const mg_chunk *c, void *dst, size
 	return MG_OK;
 }
 
+int mg_chunk_payload_view(mg_chunk_reader *cr, const mg_chunk *c, const uint8_t **p, size_t n, mg_err *e)
+{
+	mg_rd *r = &cr->rd;
+
+	*p = NULL;
+	if (r->f || (c->flags & MG_CHUNK_ZLIB))
+		return MG_OK;
+	if (n > c->raw_len - cr->taken)
+		return mg_err_set(e, MG_E_INVAL, "read past the payload of chunk '%s'", c->type);
+	if (r->mem_len - r->off < n) {
+		r->off = r->mem_len;
+		return payload_trunc(cr, c, MG_E_TRUNC, e);
+	}
+	*p = r->mem + r->off;
+	cr->crc = (uint32_t)crc32(cr->crc, *p, (uInt)n);
+	r->off += n;
+	cr->taken += n;
+	return MG_OK;
+}
+
 int mg_chunk_payload_end(mg_chunk_reader *cr, const mg_chunk *c, int inflate_rest, mg_err *e)
 {
 	unsigned long long o = (unsigned long long)c->offset;
@@ -372,7 +392,9 @@ int mg_chunk_payload_end(mg_chunk_reader *cr, const mg_chunk *c, int inflate_res
 			return rc;
 		while (cr->taken < c->raw_len) {
 			size_t k = c->raw_len - cr->taken < SLICE ? c->raw_len - cr->taken : SLICE;
-			if ((rc = mg_chunk_payload_get(cr, c, cr->raw, k, e)))
+			const uint8_t *v;
+			if ((rc = mg_chunk_payload_view(cr, c, &v, k, e)) ||
+			    (!v && (rc = mg_chunk_payload_get(cr, c, cr->raw, k, e))))
 				return rc;
 		}
 	}

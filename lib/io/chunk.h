@@ -102,6 +102,11 @@ int mg_chunk_read_payload(mg_chunk_reader *cr, mg_chunk *c, size_t head, mg_err 
 int mg_chunk_payload_begin(mg_chunk_reader *cr, const mg_chunk *c, mg_err *e);
 int mg_chunk_payload_get(mg_chunk_reader *cr, const mg_chunk *c, void *dst, size_t n, mg_err *e);
 int mg_chunk_payload_end(mg_chunk_reader *cr, const mg_chunk *c, int inflate_rest, mg_err *e);
+/* _get without the copy, for a reader over memory (mg_chunk_reader_init_mem)
+ * and a plain payload: *p points at the next n raw bytes where they lie,
+ * counted in the CRC as _get counts them; otherwise *p is NULL and nothing
+ * is taken (the caller uses _get). */
+int mg_chunk_payload_view(mg_chunk_reader *cr, const mg_chunk *c, const uint8_t **p, size_t n, mg_err *e);
 
 /* Appends a member preamble to out. */
 void mg_member_pack_start(mg_buf *out, const uint8_t magic[8]);

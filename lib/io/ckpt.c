@@ -168,14 +168,28 @@ int mg_ckptw_close(mg_ckptw *w, mg_err *e)
 
 /* ---------------------------------------------------------------- reader */
 
+/* Frees a tensor's data unless it lies in the file's mapping. */
+static void free_data(mg_ckpt *ck, mg_ckpt_tensor *t)
+{
+	if (!mg_filemap_holds(&ck->map, t->data))
+		free(t->data);
+	t->data = NULL;
+}
+
+void mg_ckpt_drop_data(mg_ckpt *ck)
+{
+	for (size_t i = 0; i < ck->n_tensors; i++)
+		free_data(ck, &ck->t[i]);
+	mg_filemap_close(&ck->map);
+}
+
 void mg_ckpt_free(mg_ckpt *ck)
 {
 	mg_kv_free(&ck->config);
 	mg_kv_free(&ck->train);
 	if (ck->has_tokenizer)
 		mg_tokenizer_free(&ck->tk);
-	for (size_t i = 0; i < ck->n_tensors; i++)
-		free(ck->t[i].data);
+	mg_ckpt_drop_data(ck);
 	free(ck->t);
 	memset(ck, 0, sizeof *ck);
 }
@@ -196,7 +210,7 @@ void mg_ckpt_drop_role(mg_ckpt *ck, uint32_t role)
 		if (ck->t[i].role != role)
 			ck->t[k++] = ck->t[i];
 		else
-			free(ck->t[i].data);
+			free_data(ck, &ck->t[i]);
 	}
 	ck->n_tensors = k;
 }
@@ -211,10 +225,10 @@ enum { TENS_KEEP, TENS_CHECK, TENS_SKIM };
 
 /* The header of one TENS chunk (hb: its first hlen bytes, c->raw_len the
  * payload's size), which starts a tensor (elem offset 0) or continues the
- * last one. keep: grows the tensor's data for the piece and sets *dst to
- * where its elements go and *n to their size (else its data stays NULL). */
-static int read_tens(mg_ckpt *ck, const mg_chunk *c, const uint8_t *hb, size_t hlen, uint64_t *filled, int keep,
-		     uint8_t **dst, size_t *n, mg_err *e)
+ * last one: *t is that tensor, the piece's elements go at byte *at of its
+ * data and are *n bytes. */
+static int read_tens(mg_ckpt *ck, const mg_chunk *c, const uint8_t *hb, size_t hlen, uint64_t *filled,
+		     mg_ckpt_tensor **tp, size_t *at, size_t *n, mg_err *e)
 {
 	mg_cur cur = mg_cur_init(hb, hlen);
 	mg_ckpt_tensor h, *t;
@@ -281,30 +295,25 @@ static int read_tens(mg_ckpt *ck, const mg_chunk *c, const uint8_t *hb, size_t h
 	    memcmp(t->dims, h.dims, sizeof h.dims) || off != *filled)
 		return mg_err_set(e, MG_E_CORRUPT, "tensor '%s' piece at element %llu does not continue '%s'", h.name,
 				  (unsigned long long)off, t->name);
-	if (keep) {
-		/* grow by the piece, whose size the chunk header bounds (64 MiB),
-		 * never by the tensor's declared size */
-		uint64_t have = mg_dtype_bytes(t->dtype, *filled);
-		uint8_t *p = realloc(t->data, (size_t)(have + bytes));
-		if (!p)
-			return mg_err_set(e, MG_E_NOMEM, "out of memory for tensor '%s'", h.name);
-		t->data = p;
-		*dst = p + have;
-		*n = (size_t)bytes;
-	}
+	*tp = t;
+	*at = (size_t)mg_dtype_bytes(t->dtype, *filled);
+	*n = (size_t)bytes;
 	*filled += cnt;
 	return MG_OK;
 }
 
 /* One TENS chunk after its chunk header: its header, then its elements read
- * straight into the tensor's data (TENS_KEEP), checked and dropped
- * (TENS_CHECK) or, when compressed, left compressed (TENS_SKIM). A fault the
- * header shows is reported only when the chunk's CRC holds. */
+ * straight into the tensor's data (TENS_KEEP; with a mapped file, a tensor
+ * stored plain in one piece is not even copied: its data points at its
+ * bytes in the mapping), checked and dropped (TENS_CHECK) or, when
+ * compressed, left compressed (TENS_SKIM). A fault the header shows is
+ * reported only when the chunk's CRC holds. */
 static int read_tens_chunk(mg_chunk_reader *cr, mg_ckpt *ck, const mg_chunk *c, uint64_t *filled, int tens,
-			   mg_err *e)
+			   int mapped, mg_err *e)
 {
-	uint8_t hb[TENS_HEAD_MAX], *dst = NULL;
-	size_t hlen = c->raw_len < 5 ? c->raw_len : 5, n = 0;
+	uint8_t hb[TENS_HEAD_MAX];
+	size_t hlen = c->raw_len < 5 ? c->raw_len : 5, at = 0, n = 0;
+	mg_ckpt_tensor *t = NULL;
 	mg_err e2, e3;
 	int rc, rc3;
 
@@ -319,29 +328,51 @@ static int read_tens_chunk(mg_chunk_reader *cr, mg_ckpt *ck, const mg_chunk *c, 
 			return rc;
 		hlen += more;
 	}
-	rc = read_tens(ck, c, hb, hlen, filled, tens == TENS_KEEP, &dst, &n, &e2);
-	if (rc) {
+	if ((rc = read_tens(ck, c, hb, hlen, filled, &t, &at, &n, &e2))) {
 		mg_err_prefix(&e2, "chunk 'TENS' at byte %llu: ", AT(*c));
 		rc3 = mg_chunk_payload_end(cr, c, 0, &e3);
 		if (e)
 			*e = rc3 ? e3 : e2;
 		return rc3 ? rc3 : rc;
 	}
-	if (n && (rc = mg_chunk_payload_get(cr, c, dst, n, e)))
-		return rc;
+	if (tens == TENS_KEEP) {
+		const uint8_t *v = NULL;
+		uint8_t *p;
+		if (mapped && at == 0 && n == mg_dtype_bytes(t->dtype, t->n) &&
+		    (rc = mg_chunk_payload_view(cr, c, &v, n, e)))
+			return rc;
+		if (v) {
+			t->data = (uint8_t *)v;
+		} else {
+			/* grow by the piece, whose size the chunk header bounds
+			 * (64 MiB), never by the tensor's declared size */
+			if (!(p = realloc(t->data, at + n)))
+				return mg_err_set(e, MG_E_NOMEM, "out of memory for tensor '%s'", t->name);
+			t->data = p;
+			if ((rc = mg_chunk_payload_get(cr, c, p + at, n, e)))
+				return rc;
+		}
+	}
 	return mg_chunk_payload_end(cr, c, tens == TENS_CHECK, e);
 }
 
-static int read_member(FILE *f, mg_ckpt *ck, int tens, mg_err *e)
+/* map: read a regular file through a mapping (ck->map), kept with TENS_KEEP
+ * while tensors point into it. */
+static int read_member(FILE *f, mg_ckpt *ck, int tens, int map, mg_err *e)
 {
 	mg_chunk_reader cr;
 	mg_chunk c;
 	uint16_t minor;
 	uint64_t filled = 0, elems = 0, chunks = 0;
-	int rc, eof, seen_tens = 0;
+	int rc, eof, seen_tens = 0, mapped;
 
 	memset(ck, 0, sizeof *ck);
-	mg_chunk_reader_init(&cr, f);
+	mapped = map && mg_filemap_open(&ck->map, f);
+	if (mapped)
+		mg_chunk_reader_init_mem(&cr, (const uint8_t *)ck->map.base + ck->map.start,
+					 ck->map.len - ck->map.start);
+	else
+		mg_chunk_reader_init(&cr, f);
 	if ((rc = mg_member_read_start(&cr, mg_magic_checkpoint, &minor, e)))
 		goto fail;
 	if ((rc = mg_chunk_read(&cr, &c, e)))
@@ -360,7 +391,7 @@ static int read_member(FILE *f, mg_ckpt *ck, int tens, mg_err *e)
 		if (!strcmp(c.type, "TENS")) {
 			seen_tens = 1;
 			chunks++;
-			if ((rc = read_tens_chunk(&cr, ck, &c, &filled, tens, e)))
+			if ((rc = read_tens_chunk(&cr, ck, &c, &filled, tens, mapped, e)))
 				goto fail;
 			continue;
 		}
@@ -407,6 +438,14 @@ static int read_member(FILE *f, mg_ckpt *ck, int tens, mg_err *e)
 		goto fail;
 	}
 	mg_chunk_reader_free(&cr);
+	if (mapped) {
+		int kept = 0;
+		mg_filemap_skip(&ck->map, f, cr.rd.off);
+		for (size_t i = 0; i < ck->n_tensors && !kept; i++)
+			kept = mg_filemap_holds(&ck->map, ck->t[i].data);
+		if (!kept)
+			mg_filemap_close(&ck->map);
+	}
 	return MG_OK;
 fail:
 	mg_chunk_reader_free(&cr);
@@ -414,9 +453,12 @@ fail:
 	return rc;
 }
 
-int mg_ckpt_read(FILE *f, mg_ckpt *ck, mg_err *e) { return read_member(f, ck, TENS_KEEP, e); }
+int mg_ckpt_read(FILE *f, mg_ckpt *ck, mg_err *e) { return read_member(f, ck, TENS_KEEP, 0, e); }
 
+int mg_ckpt_read_mapped(FILE *f, mg_ckpt *ck, mg_err *e) { return read_member(f, ck, TENS_KEEP, 1, e); }
+
+/* Mapped: the CRCs run over the page cache, and no payload is copied. */
 int mg_ckpt_read_index(FILE *f, mg_ckpt *ck, int full, mg_err *e)
 {
-	return read_member(f, ck, full ? TENS_CHECK : TENS_SKIM, e);
+	return read_member(f, ck, full ? TENS_CHECK : TENS_SKIM, 1, e);
 }
