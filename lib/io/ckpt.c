@@ -184,8 +184,13 @@ int mg_ckptw_tensor_raw(mg_ckptw *w, const char *name, uint32_t role, uint32_t d
 			mg_buf_u32(&w->raw, dims[i]);
 		mg_buf_u64(&w->raw, off);
 		mg_buf_u64(&w->raw, cnt);
-		mg_buf_add(&w->raw, data + mg_dtype_bytes(dtype, off), (size_t)mg_dtype_bytes(dtype, cnt));
-		if ((rc = emit(w, "TENS", MG_CHUNK_ZLIB, e)))
+		/* the payload as mg_ckptw_tensor writes it: plain unless zlib pays */
+		rc = w->raw.oom ? mg_err_set(e, MG_E_NOMEM, "out of memory")
+				: mg_chunk_write_bulk(w->f, "TENS", MG_CHUNK_ZLIB, w->raw.data, w->raw.len,
+						      data + mg_dtype_bytes(dtype, off),
+						      (size_t)mg_dtype_bytes(dtype, cnt), w->level, NULL, e);
+		w->raw.len = 0;
+		if (rc)
 			return rc;
 		w->chunks++;
 	}
