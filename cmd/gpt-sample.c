@@ -316,13 +316,12 @@ static void load_model(ctx *c)
 	FILE *f = cli_open_in(o->ckpt, &c->ckpt_name);
 	mg_err e;
 
-	if (mg_ckpt_read(f, &c->ck, &e))
+	if (mg_ckpt_read_mapped(f, &c->ck, &e))
 		cli_die_err(c->ckpt_name, &e);
 	cli_close_in(f, c->ckpt_name);
 	if (mg_gpt_load(&c->g, &c->ck, &e))
 		cli_die_err(c->ckpt_name, &e);
-	for (size_t i = 0; i < c->ck.n_tensors; i++) /* the model has its own copy */
-		free(c->ck.t[i].data), c->ck.t[i].data = NULL;
+	mg_ckpt_drop_data(&c->ck); /* the model has its own copy */
 	c->cfg = *mg_gpt_config_of(c->g);
 	if (o->slide > c->cfg.block_size)
 		cli_usage_error("invalid value '%llu' for --slide: the model's block_size is %u",

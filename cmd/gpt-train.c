@@ -1198,7 +1198,7 @@ int main(int argc, char **argv)
 
 	/* the model, and the run it continues */
 	ck_f = cli_open_in(o.ckpt, &ck_name);
-	if (mg_ckpt_read(ck_f, &ck, &e))
+	if (mg_ckpt_read_mapped(ck_f, &ck, &e))
 		cli_die_err(ck_name, &e);
 	cli_close_in(ck_f, ck_name);
 	if (!o.eval_only && mg_gpt_ckpt_trainable(&ck, &e)) /* quantized: --eval-only only */
@@ -1210,10 +1210,7 @@ int main(int argc, char **argv)
 	if (mg_gpt_load_on(&g, &ck, be, &e))
 		cli_die(be->device && e.code == MG_E_IO ? be->name : ck_name, "%s", e.msg);
 	r.g = g;
-	for (size_t i = 0; i < ck.n_tensors; i++) {
-		free(ck.t[i].data); /* the model holds its own copy */
-		ck.t[i].data = NULL;
-	}
+	mg_ckpt_drop_data(&ck); /* the model holds its own copy */
 	cfg = mg_gpt_config_of(g);
 	apply_opts(&o, &st, resuming);
 	if (mg_train_state_check(&st, &e))

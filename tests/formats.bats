@@ -109,3 +109,97 @@ PY
 	assert_failure 1
 	assert_equal "$stderr" "mgcheck: -: empty input, expected a token stream"
 }
+
+CHUNKS="/usr/bin/python3 $ROOT/tests/formats/chunks.py"
+
+# A model with the character tokenizer of a line of text, 64 wide: matrices
+# of 4,096 to 16,384 random floats, vectors of zeros and of ones.
+small_model() {
+	printf 'To be, or not to be, that is the question:\n' > text.txt
+	bpe-train -q --chars -o chars.tkz text.txt
+	gpt-init -q --layers 1 --heads 2 --embd 64 --block 16 --tokenizer chars.tkz -o m.ckpt
+}
+
+@test "formats: a checkpoint's random weights are stored plain, its constant vectors and its tokenizer compressed" {
+	small_model
+	run -0 $CHUNKS list m.ckpt
+	# zlib saves less than a quarter of random floats: each matrix is plain;
+	# each bias (zeros) and LayerNorm vector (ones, zeros) is compressed
+	assert_equal "$(grep -c ' TENS 0 ' <<<"$output")" 7
+	assert_equal "$(grep -c ' TENS 1 ' <<<"$output")" 10
+	for m in wte wpe h.0.attn.c_attn.weight h.0.attn.c_proj.weight h.0.mlp.c_fc.weight h.0.mlp.c_proj.weight \
+		lm_head.weight; do
+		assert_line --regexp "^[0-9]+ TENS 0 ([0-9]+) \\1 $m param\$"
+	done
+	assert_line --regexp '^[0-9]+ TENS 1 [0-9]+ 294 h.0.ln_1.bias param$'
+	# the embedded tokenizer is the tokenizer file, its characters compressed
+	$CHUNKS payload m.ckpt VOCB > vocb.tkz
+	cmp vocb.tkz chars.tkz
+	run -0 $CHUNKS list chars.tkz
+	assert_line --regexp '^[0-9]+ CHRS 1 '
+}
+
+@test "formats: a checkpoint from a file, from stdin and through a pipe is the same model, compressed or not" {
+	small_model
+	bpe-encode -q -m chars.tkz -o text.tok text.txt
+	# every TENS payload compressed, as writers stored them before 2026-12-07
+	$CHUNKS deflate m.ckpt old.ckpt
+	run -0 $CHUNKS list old.ckpt
+	assert_equal "$(grep -c ' TENS 1 ' <<<"$output")" 17
+	train="gpt-train -q -j 1 --data text.tok --iters 1 --batch 2"
+	sample="gpt-sample --greedy --start-token 1 --max-new-tokens 30"
+	for c in m old; do
+		$train -o $c.file.ckpt $c.ckpt
+		$train -o $c.stdin.ckpt < $c.ckpt
+		cat $c.ckpt | $train -o $c.pipe.ckpt
+		cmp $c.file.ckpt $c.stdin.ckpt
+		cmp $c.file.ckpt $c.pipe.ckpt
+		$sample $c.ckpt > $c.file.txt
+		$sample < $c.ckpt > $c.stdin.txt
+		cat $c.ckpt | $sample > $c.pipe.txt
+		cmp $c.file.txt $c.stdin.txt
+		cmp $c.file.txt $c.pipe.txt
+	done
+	cmp m.file.ckpt old.file.ckpt
+	cmp m.file.txt old.file.txt
+	[ "$(wc -c < m.file.txt)" -gt 30 ]
+}
+
+@test "formats: a plain tensor payload that is corrupt or cut is named, from a file and through a pipe" {
+	small_model
+	# wte: the first TENS chunk, plain; its header is 5 bytes, the name, 8 of
+	# dims and 16 of offset and count
+	at=$($CHUNKS list m.ckpt | awk '$2 == "TENS" { print $1; exit }')
+	run -0 $CHUNKS list m.ckpt
+	assert_line "$at TENS 0 4384 4384 wte param"
+	flip() { # FILE OFFSET: the byte at OFFSET xor 0x40
+		cp m.ckpt "$1"
+		printf "\\$(printf %o $(( $(od -An -tu1 -j "$2" -N1 m.ckpt) ^ 64 )))" |
+			dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+	}
+	flip data.ckpt $((at + 16 + 32 + 1000))  # an element
+	flip dims.ckpt $((at + 16 + 8 + 1))      # its first dimension: a shape the rest does not fit
+	flip crc.ckpt $((at + 16 + 4384))        # the chunk's CRC
+	for f in data dims crc; do
+		run --separate-stderr gpt-sample $f.ckpt
+		assert_failure 1
+		assert_equal "$stderr" "gpt-sample: $f.ckpt: checksum mismatch in chunk 'TENS' at byte $at"
+		run --separate-stderr gpt-sample < <(cat $f.ckpt)
+		assert_failure 1
+		assert_equal "$stderr" "gpt-sample: <stdin>: checksum mismatch in chunk 'TENS' at byte $at"
+		run --separate-stderr "$MGCHECK" $f.ckpt
+		assert_failure 1
+		assert_equal "$stderr" "mgcheck: $f.ckpt: checksum mismatch in chunk 'TENS' at byte $at"
+	done
+	head -c $((at + 16 + 32 + 1000)) m.ckpt > cut.ckpt
+	want="truncated chunk 'TENS' (starts at byte $at, input ends at byte $((at + 16 + 32 + 1000)))"
+	run --separate-stderr gpt-sample cut.ckpt
+	assert_failure 1
+	assert_equal "$stderr" "gpt-sample: cut.ckpt: $want"
+	run --separate-stderr gpt-sample < <(cat cut.ckpt)
+	assert_failure 1
+	assert_equal "$stderr" "gpt-sample: <stdin>: $want"
+	run --separate-stderr mygpt-info cut.ckpt
+	assert_failure 1
+	assert_equal "$stderr" "mygpt-info: cut.ckpt: $want"
+}

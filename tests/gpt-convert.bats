@@ -289,3 +289,75 @@ print(max(abs(v) for v in struct.unpack("<32b", a.tensors[("h.1.mlp.c_fc.weight"
 	gpt-convert -q --dtype f32 q8.ckpt | gpt-train -q -j 1 --data "$(F train.tok)" --iters 1 --batch 2 -o t.ckpt
 	[ -s t.ckpt ]
 }
+
+@test "gpt-train --eval-only: a quantized model's loss is close to f32's (q8 within 0.5%), f16 and bf16 closer" {
+	declare -A loss
+	for dt in f32 f16 bf16 q8; do
+		gpt-convert -q --dtype $dt -o $dt.ckpt "$(F trained.ckpt)"
+		run --separate-stderr gpt-train --eval-only -q -j 1 --val "$(F val.tok)" $dt.ckpt
+		assert_success
+		assert_output --regexp "^val loss [0-9.]+ over 3968 targets$"
+		loss[$dt]=$(awk '{ print $3 }' <<< "$output")
+	done
+	# the f32 copy is the original, value for value
+	run gpt-train --eval-only -q -j 1 --val "$(F val.tok)" "$(F trained.ckpt)"
+	assert_output "val loss ${loss[f32]} over 3968 targets"
+	run awk -v a="${loss[f32]}" -v h="${loss[f16]}" -v b="${loss[bf16]}" -v q="${loss[q8]}" 'BEGIN {
+		dh = (h - a) / a; db = (b - a) / a; dq = (q - a) / a
+		if (dh < 0) dh = -dh; if (db < 0) db = -db; if (dq < 0) dq = -dq
+		print (dh < 1e-4), (db < 2e-3), (dq < 5e-3), (q != a) }'
+	assert_output "1 1 1 1"
+	# the thread count changes nothing
+	run gpt-train --eval-only -q -j 2 --val "$(F val.tok)" q8.ckpt
+	assert_output "val loss ${loss[q8]} over 3968 targets"
+}
+
+@test "gpt-sample: samples a quantized model; greedy q8 tokens are the same with any thread count and batch" {
+	gpt-convert -q -o q8.ckpt "$(F trained.ckpt)"
+	run --separate-stderr gpt-sample -j 1 --greedy --prompt "ROMEO:" --max-new-tokens 80 q8.ckpt
+	assert_success
+	[[ "$output" == "ROMEO:"* ]]
+	assert_equal "${#output}" 86
+	a=$output
+	run --separate-stderr gpt-sample -j 2 --greedy --prompt "ROMEO:" --max-new-tokens 80 q8.ckpt
+	assert_equal "$output" "$a"
+	# past the block (32): the exact window recomputes through the q8 products
+	gpt-sample -j 1 --greedy --tokens --num-samples 3 --batch 1 --max-new-tokens 100 -o one.tok q8.ckpt
+	gpt-sample -j 2 --greedy --tokens --num-samples 3 --batch 3 --max-new-tokens 100 -o three.tok q8.ckpt
+	cmp one.tok three.tok
+	for dt in f16 bf16; do
+		gpt-convert -q --dtype $dt -o $dt.ckpt "$(F trained.ckpt)"
+		run gpt-sample -s 7 --max-new-tokens 40 $dt.ckpt
+		assert_success
+	done
+}
+
+@test "gpt-convert: pipes: gpt-init | gpt-convert | gpt-sample, and back to f32 into gpt-train" {
+	run --separate-stderr bash -c "gpt-init -q --layers 1 --heads 2 --embd 32 --block 16 --vocab 30 |
+		gpt-convert --dtype q8 | gpt-sample --tokens -f --max-new-tokens 20 > out.tok"
+	assert_success
+	[[ "$stderr" == "gpt-convert: 17 tensors, 5 converted, "* ]]
+	run $MGREAD --ids out.tok
+	assert_equal "$(wc -w <<< "$output")" 21
+	gpt-convert -q "$(F trained.ckpt)" | gpt-convert -q --dtype f32 |
+		gpt-train -q -j 1 --data "$(F train.tok)" --iters 1 --batch 2 -o t.ckpt
+	[ -s t.ckpt ]
+}
+
+@test "gpt-convert: refuses a terminal for its output and its input; write errors exit 1" {
+	run script -qec "$BIN/gpt-convert -q '$(F init.ckpt)'" /dev/null
+	assert_failure 2
+	assert_output --partial "gpt-convert: refusing to write binary data to a terminal (use -o FILE, a pipe, or -f)"
+	run script -qec "$BIN/gpt-convert -fq '$(F init.ckpt)' | wc -c" /dev/null
+	assert_success
+	run --separate-stderr tty_stdin gpt-convert -o x.ckpt
+	assert_failure 2
+	run --separate-stderr bash -c "gpt-convert -q '$(F init.ckpt)' > /dev/full"
+	assert_failure 1
+	assert_equal "$stderr" "gpt-convert: <stdout>: write error: No space left on device"
+	# not a checkpoint
+	run --separate-stderr gpt-convert -o x.ckpt "$(F train.tok)"
+	assert_failure 1
+	[[ "$stderr" == "gpt-convert: $(F train.tok): "* ]]
+	[ ! -e x.ckpt ]
+}

@@ -214,7 +214,7 @@ while True:
 	run --separate-stderr mygpt-info "$VEC/good/full.ckpt"
 	assert_success
 	assert_output "$VEC/good/full.ckpt: checkpoint, format 1.0
-  size               21,047 bytes
+  size               21,088 bytes
   uncompressed       16,780,174 bytes
   members            1
   chunks             11
@@ -527,7 +527,7 @@ file_bytes	120"
 	run --separate-stderr mygpt-info -q "$VEC/good/full.ckpt" "$VEC/bad/stray.ckpt"
 	assert_failure 1
 	assert_output ""
-	assert_equal "$stderr" "mygpt-info: $VEC/bad/stray.ckpt: stray data after the checkpoint at byte 21047"
+	assert_equal "$stderr" "mygpt-info: $VEC/bad/stray.ckpt: stray data after the checkpoint at byte 21088"
 	run --separate-stderr mygpt-info -k -o info.txt "$VEC/good/bpe.tkz"
 	assert_success
 	assert_output ""

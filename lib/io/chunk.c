@@ -79,6 +79,11 @@ void mg_chunk_reader_init_mem(mg_chunk_reader *cr, const void *p, size_t n)
 
 void mg_chunk_reader_free(mg_chunk_reader *cr)
 {
+	if (cr->z) {
+		inflateEnd(cr->z);
+		free(cr->z);
+		cr->z = NULL;
+	}
 	free(cr->stored);
 	free(cr->raw);
 	cr->stored = cr->raw = NULL;
@@ -255,6 +260,151 @@ int mg_chunk_read_payload(mg_chunk_reader *cr, mg_chunk *c, size_t head, mg_err 
 	return MG_OK;
 }
 
+/* Plain payloads are read and summed in slices of this size: big enough that
+ * the reads go from the page cache to the caller's memory without stdio's
+ * buffer, small enough that the CRC finds the bytes still in cache. */
+#define SLICE (256u << 10)
+
+static int payload_trunc(mg_chunk_reader *cr, const mg_chunk *c, int rc, mg_err *e)
+{
+	if (rc == MG_E_TRUNC)
+		return mg_err_set(e, MG_E_TRUNC, "truncated chunk '%s' (starts at byte %llu, input ends at byte %llu)",
+				  c->type, (unsigned long long)c->offset, (unsigned long long)cr->rd.off);
+	return rc;
+}
+
+int mg_chunk_payload_begin(mg_chunk_reader *cr, const mg_chunk *c, mg_err *e)
+{
+	z_stream *z;
+	int rc;
+
+	cr->taken = 0;
+	cr->crc = (uint32_t)crc32(0, cr->header, MG_CHUNK_HEADER);
+	if (!(c->flags & MG_CHUNK_ZLIB))
+		return MG_OK;
+	if ((rc = grow(&cr->stored, &cr->stored_cap, (size_t)c->stored_len + 4, e)))
+		return rc;
+	if ((rc = mg_rd_exact(&cr->rd, cr->stored, (size_t)c->stored_len + 4, "chunk", e)))
+		return payload_trunc(cr, c, rc, e);
+	if ((uint32_t)crc32(cr->crc, cr->stored, c->stored_len) != mg_le32_get(cr->stored + c->stored_len))
+		return mg_err_set(e, MG_E_CRC, "checksum mismatch in chunk '%s' at byte %llu", c->type,
+				  (unsigned long long)c->offset);
+	if (!cr->z && !(cr->z = calloc(1, sizeof(z_stream))))
+		return mg_err_set(e, MG_E_NOMEM, "out of memory");
+	z = cr->z;
+	memset(z, 0, sizeof *z);
+	if (inflateInit(z) != Z_OK) {
+		free(cr->z);
+		cr->z = NULL;
+		return mg_err_set(e, MG_E_NOMEM, "out of memory for zlib");
+	}
+	z->next_in = cr->stored;
+	z->avail_in = c->stored_len;
+	return MG_OK;
+}
+
+/* Inflates the next n raw bytes of the payload into dst. */
+static int inflate_next(mg_chunk_reader *cr, const mg_chunk *c, uint8_t *dst, size_t n, mg_err *e)
+{
+	z_stream *z = cr->z;
+	int zr;
+
+	z->next_out = dst;
+	z->avail_out = (uInt)n;
+	zr = inflate(z, Z_SYNC_FLUSH);
+	if (z->avail_out != 0 || (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR))
+		return mg_err_set(e, MG_E_CORRUPT, "bad zlib data in chunk '%s' at byte %llu", c->type,
+				  (unsigned long long)c->offset);
+	return MG_OK;
+}
+
+int mg_chunk_payload_get(mg_chunk_reader *cr, const mg_chunk *c, void *dst, size_t n, mg_err *e)
+{
+	uint8_t *p = dst;
+	int rc;
+
+	if (n > c->raw_len - cr->taken) /* programmer error: past the payload */
+		return mg_err_set(e, MG_E_INVAL, "read past the payload of chunk '%s'", c->type);
+	cr->taken += n;
+	if (c->flags & MG_CHUNK_ZLIB)
+		return inflate_next(cr, c, p, n, e);
+	while (n) {
+		size_t k = n < SLICE ? n : SLICE;
+		if ((rc = mg_rd_exact(&cr->rd, p, k, "chunk", e)))
+			return payload_trunc(cr, c, rc, e);
+		cr->crc = (uint32_t)crc32(cr->crc, p, (uInt)k);
+		p += k;
+		n -= k;
+	}
+	return MG_OK;
+}
+
+int mg_chunk_payload_view(mg_chunk_reader *cr, const mg_chunk *c, const uint8_t **p, size_t n, mg_err *e)
+{
+	mg_rd *r = &cr->rd;
+
+	*p = NULL;
+	if (r->f || (c->flags & MG_CHUNK_ZLIB))
+		return MG_OK;
+	if (n > c->raw_len - cr->taken)
+		return mg_err_set(e, MG_E_INVAL, "read past the payload of chunk '%s'", c->type);
+	if (r->mem_len - r->off < n) {
+		r->off = r->mem_len;
+		return payload_trunc(cr, c, MG_E_TRUNC, e);
+	}
+	*p = r->mem + r->off;
+	cr->crc = (uint32_t)crc32(cr->crc, *p, (uInt)n);
+	r->off += n;
+	cr->taken += n;
+	return MG_OK;
+}
+
+int mg_chunk_payload_end(mg_chunk_reader *cr, const mg_chunk *c, int inflate_rest, mg_err *e)
+{
+	unsigned long long o = (unsigned long long)c->offset;
+	uint8_t crc[4];
+	int rc;
+
+	if (c->flags & MG_CHUNK_ZLIB) {
+		z_stream *z = cr->z;
+		if (cr->taken < c->raw_len && !inflate_rest)
+			rc = MG_OK;
+		else if ((rc = grow(&cr->raw, &cr->raw_cap, SLICE, e)) == MG_OK) {
+			while (rc == MG_OK && cr->taken < c->raw_len) {
+				size_t k = c->raw_len - cr->taken < SLICE ? c->raw_len - cr->taken : SLICE;
+				rc = inflate_next(cr, c, cr->raw, k, e);
+				cr->taken += k;
+			}
+			/* the stream ends exactly at the last raw byte and the last stored one */
+			if (rc == MG_OK) {
+				z->next_out = crc;
+				z->avail_out = 1;
+				if (inflate(z, Z_FINISH) != Z_STREAM_END || z->avail_out != 1 || z->avail_in != 0)
+					rc = mg_err_set(e, MG_E_CORRUPT, "bad zlib data in chunk '%s' at byte %llu", c->type,
+							o);
+			}
+		}
+		inflateEnd(z);
+		return rc;
+	}
+	if (cr->taken < c->raw_len) {
+		if ((rc = grow(&cr->raw, &cr->raw_cap, SLICE, e)))
+			return rc;
+		while (cr->taken < c->raw_len) {
+			size_t k = c->raw_len - cr->taken < SLICE ? c->raw_len - cr->taken : SLICE;
+			const uint8_t *v;
+			if ((rc = mg_chunk_payload_view(cr, c, &v, k, e)) ||
+			    (!v && (rc = mg_chunk_payload_get(cr, c, cr->raw, k, e))))
+				return rc;
+		}
+	}
+	if ((rc = mg_rd_exact(&cr->rd, crc, 4, "chunk", e)))
+		return payload_trunc(cr, c, rc, e);
+	if (cr->crc != mg_le32_get(crc))
+		return mg_err_set(e, MG_E_CRC, "checksum mismatch in chunk '%s' at byte %llu", c->type, o);
+	return MG_OK;
+}
+
 int mg_chunk_read(mg_chunk_reader *cr, mg_chunk *c, mg_err *e)
 {
 	int rc = mg_chunk_read_header(cr, c, e);
@@ -336,4 +486,91 @@ int mg_chunk_write(FILE *f, const char type[4], uint32_t flags, const void *raw,
 		rc = mg_write_all(f, b.data, b.len, e);
 	mg_buf_free(&b);
 	return rc;
+}
+
+/* Whether zlib at level saves at least a quarter of the n bytes at p. */
+static int zlib_pays(const uint8_t *p, size_t n, int level, mg_err *e, int *pays)
+{
+	uLongf cap = n - n / 4;
+	uint8_t *tmp = malloc(cap ? cap : 1);
+
+	if (!tmp)
+		return mg_err_set(e, MG_E_NOMEM, "out of memory packing a chunk");
+	/* Z_BUF_ERROR: the stream did not fit in three quarters */
+	*pays = n > 0 && compress2(tmp, &cap, p, n, level) == Z_OK;
+	free(tmp);
+	return MG_OK;
+}
+
+int mg_chunk_write_bulk(FILE *f, const char type[4], uint32_t flags, const void *head, size_t head_len,
+			const void *body, size_t body_len, int level, int *compressed, mg_err *e)
+{
+	size_t len = head_len + body_len;
+	uint8_t h[MG_CHUNK_HEADER], crc[4];
+	uLong sum;
+	int rc, pays = 0;
+
+	if (compressed)
+		*compressed = 0;
+	if (len > MG_CHUNK_MAX || len < head_len)
+		return mg_err_set(e, MG_E_LIMIT, "chunk '%.4s' of %zu bytes is over the %u-byte limit", type, len,
+				  MG_CHUNK_MAX);
+	if (flags & MG_CHUNK_ZLIB) {
+		/* the sample: the first MG_ZLIB_SAMPLE bytes of head then body */
+		mg_buf raw = { 0 };
+		size_t sn = len < MG_ZLIB_SAMPLE ? len : MG_ZLIB_SAMPLE;
+		mg_buf_add(&raw, head, head_len < sn ? head_len : sn);
+		if (sn > head_len)
+			mg_buf_add(&raw, body, sn - head_len);
+		rc = raw.oom ? mg_err_set(e, MG_E_NOMEM, "out of memory packing a chunk") : MG_OK;
+		if (!rc && len > sn) {
+			rc = zlib_pays(raw.data, sn, level, e, &pays);
+			if (!rc && pays)
+				mg_buf_add(&raw, (const uint8_t *)body + (sn - head_len), len - sn);
+			if (raw.oom)
+				rc = mg_err_set(e, MG_E_NOMEM, "out of memory packing a chunk");
+		} else if (!rc) {
+			pays = 1;
+		}
+		if (!rc && pays) {
+			/* the whole, into at most three quarters of its size */
+			uint8_t *out = malloc(MG_CHUNK_HEADER + (len - len / 4) + 4);
+			uLongf clen = len - len / 4;
+			if (!out)
+				rc = mg_err_set(e, MG_E_NOMEM, "out of memory packing a chunk");
+			else if (len > 0 && compress2(out + MG_CHUNK_HEADER, &clen, raw.data, len, level) == Z_OK) {
+				memcpy(out, type, 4);
+				mg_le32_put(out + 4, flags);
+				mg_le32_put(out + 8, (uint32_t)clen);
+				mg_le32_put(out + 12, (uint32_t)len);
+				mg_le32_put(out + MG_CHUNK_HEADER + clen,
+					    (uint32_t)crc32(0, out, (uInt)(MG_CHUNK_HEADER + clen)));
+				rc = mg_write_all(f, out, MG_CHUNK_HEADER + clen + 4, e);
+				if (compressed)
+					*compressed = 1;
+				free(out);
+				mg_buf_free(&raw);
+				return rc;
+			}
+			free(out);
+		}
+		mg_buf_free(&raw);
+		if (rc)
+			return rc;
+	}
+	flags &= ~MG_CHUNK_ZLIB;
+	memcpy(h, type, 4);
+	mg_le32_put(h + 4, flags);
+	mg_le32_put(h + 8, (uint32_t)len);
+	mg_le32_put(h + 12, (uint32_t)len);
+	sum = crc32(0, h, MG_CHUNK_HEADER);
+	if (head_len) /* crc32 of a NULL pointer is the initial value */
+		sum = crc32(sum, head, (uInt)head_len);
+	if (body_len)
+		sum = crc32(sum, body, (uInt)body_len);
+	mg_le32_put(crc, (uint32_t)sum);
+	if ((rc = mg_write_all(f, h, sizeof h, e)) || (rc = mg_write_all(f, head, head_len, e)) ||
+	    (rc = mg_write_all(f, body, body_len, e)))
+		return rc;
+	return mg_write_all(f, crc, 4, e);
 }

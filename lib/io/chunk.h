@@ -63,6 +63,11 @@ typedef struct mg_chunk_reader {
 	uint8_t *stored, *raw;
 	size_t stored_cap, raw_cap;
 	uint8_t header[MG_CHUNK_HEADER]; /* of the chunk being read */
+	/* a payload read in pieces (mg_chunk_payload_begin): raw bytes taken,
+	 * the CRC so far of a plain one, the inflate state of a compressed one */
+	size_t taken;
+	uint32_t crc;
+	void *z;
 } mg_chunk_reader;
 
 void mg_chunk_reader_init(mg_chunk_reader *cr, FILE *f);
@@ -82,6 +87,26 @@ int mg_chunk_read(mg_chunk_reader *cr, mg_chunk *c, mg_err *e);
  * the zlib stream checked to its end). */
 int mg_chunk_read_header(mg_chunk_reader *cr, mg_chunk *c, mg_err *e);
 int mg_chunk_read_payload(mg_chunk_reader *cr, mg_chunk *c, size_t head, mg_err *e);
+/* The payload in pieces, for readers that put large payloads where they
+ * belong without a copy: after mg_chunk_read_header, _begin, then _get of
+ * consecutive raw bytes (at most c->raw_len in all), then _end. A plain
+ * payload is read from the input straight into dst, its CRC computed over
+ * the bytes as read (in slices, while they are in cache) and checked by
+ * _end, which first reads what was not taken. A compressed payload is read
+ * whole and its CRC checked by _begin, then inflated into dst piece by
+ * piece; _end with all taken checks that the zlib stream ends there, and
+ * with inflate_rest inflates (into scratch) and checks what was not taken.
+ * Until _end returns MG_OK the bytes of a plain payload are unchecked: a
+ * caller that finds them wrong calls _end first and reports its own error
+ * only when _end finds none (a checksum mismatch is the truer message). */
+int mg_chunk_payload_begin(mg_chunk_reader *cr, const mg_chunk *c, mg_err *e);
+int mg_chunk_payload_get(mg_chunk_reader *cr, const mg_chunk *c, void *dst, size_t n, mg_err *e);
+int mg_chunk_payload_end(mg_chunk_reader *cr, const mg_chunk *c, int inflate_rest, mg_err *e);
+/* _get without the copy, for a reader over memory (mg_chunk_reader_init_mem)
+ * and a plain payload: *p points at the next n raw bytes where they lie,
+ * counted in the CRC as _get counts them; otherwise *p is NULL and nothing
+ * is taken (the caller uses _get). */
+int mg_chunk_payload_view(mg_chunk_reader *cr, const mg_chunk *c, const uint8_t **p, size_t n, mg_err *e);
 
 /* Appends a member preamble to out. */
 void mg_member_pack_start(mg_buf *out, const uint8_t magic[8]);
@@ -95,5 +120,15 @@ int mg_write_all(FILE *f, const void *p, size_t n, mg_err *e);
 int mg_member_write_start(FILE *f, const uint8_t magic[8], mg_err *e);
 int mg_chunk_write(FILE *f, const char type[4], uint32_t flags, const void *raw, size_t len, int level,
 		   mg_err *e);
+/* Writes one chunk whose payload is head then body and may not compress
+ * (tensor elements). With MG_CHUNK_ZLIB in flags it is compressed only when
+ * that saves at least a quarter of it (stored size at most R - floor(R/4)),
+ * judged first on its first MG_ZLIB_SAMPLE bytes, so that megabytes of
+ * float weights are never compressed only to be stored plain, then on the
+ * whole. A plain payload is written from head and body without a copy.
+ * *compressed (may be NULL) says which was written. */
+#define MG_ZLIB_SAMPLE (64u << 10)
+int mg_chunk_write_bulk(FILE *f, const char type[4], uint32_t flags, const void *head, size_t head_len,
+			const void *body, size_t body_len, int level, int *compressed, mg_err *e);
 
 #endif

@@ -113,14 +113,23 @@ int mg_ckptw_tensor(mg_ckptw *w, const char *name, uint32_t role, uint32_t dtype
 	for (uint64_t off = 0; off < n; off += step) {
 		uint64_t cnt = n - off < step ? n - off : step;
 		uint64_t bytes = mg_dtype_bytes(dtype, cnt);
-		if (w->enc_cap < bytes) {
-			free(w->enc);
-			w->enc = malloc((size_t)bytes);
-			w->enc_cap = w->enc ? (size_t)bytes : 0;
-			if (!w->enc)
-				return mg_err_set(e, MG_E_NOMEM, "out of memory");
+		const uint8_t *body = w->enc;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		if (dtype == MG_DTYPE_F32) /* stored as it is in memory */
+			body = (const uint8_t *)(data + off);
+		else
+#endif
+		{
+			if (w->enc_cap < bytes) {
+				free(w->enc);
+				w->enc = malloc((size_t)bytes);
+				w->enc_cap = w->enc ? (size_t)bytes : 0;
+				if (!w->enc)
+					return mg_err_set(e, MG_E_NOMEM, "out of memory");
+			}
+			mg_dtype_encode(dtype, data + off, cnt, w->enc);
+			body = w->enc;
 		}
-		mg_dtype_encode(dtype, data + off, cnt, w->enc);
 		mg_buf_u8(&w->raw, (uint8_t)role);
 		mg_buf_u8(&w->raw, (uint8_t)dtype);
 		mg_buf_u8(&w->raw, (uint8_t)ndim);
@@ -131,8 +140,11 @@ int mg_ckptw_tensor(mg_ckptw *w, const char *name, uint32_t role, uint32_t dtype
 			mg_buf_u32(&w->raw, dims[i]);
 		mg_buf_u64(&w->raw, off);
 		mg_buf_u64(&w->raw, cnt);
-		mg_buf_add(&w->raw, w->enc, (size_t)bytes);
-		if ((rc = emit(w, "TENS", MG_CHUNK_ZLIB, e)))
+		rc = w->raw.oom ? mg_err_set(e, MG_E_NOMEM, "out of memory")
+				: mg_chunk_write_bulk(w->f, "TENS", MG_CHUNK_ZLIB, w->raw.data, w->raw.len, body,
+						      (size_t)bytes, w->level, NULL, e);
+		w->raw.len = 0;
+		if (rc)
 			return rc;
 		w->chunks++;
 	}
@@ -172,8 +184,13 @@ int mg_ckptw_tensor_raw(mg_ckptw *w, const char *name, uint32_t role, uint32_t d
 			mg_buf_u32(&w->raw, dims[i]);
 		mg_buf_u64(&w->raw, off);
 		mg_buf_u64(&w->raw, cnt);
-		mg_buf_add(&w->raw, data + mg_dtype_bytes(dtype, off), (size_t)mg_dtype_bytes(dtype, cnt));
-		if ((rc = emit(w, "TENS", MG_CHUNK_ZLIB, e)))
+		/* the payload as mg_ckptw_tensor writes it: plain unless zlib pays */
+		rc = w->raw.oom ? mg_err_set(e, MG_E_NOMEM, "out of memory")
+				: mg_chunk_write_bulk(w->f, "TENS", MG_CHUNK_ZLIB, w->raw.data, w->raw.len,
+						      data + mg_dtype_bytes(dtype, off),
+						      (size_t)mg_dtype_bytes(dtype, cnt), w->level, NULL, e);
+		w->raw.len = 0;
+		if (rc)
 			return rc;
 		w->chunks++;
 	}
@@ -197,14 +214,28 @@ int mg_ckptw_close(mg_ckptw *w, mg_err *e)
 
 /* ---------------------------------------------------------------- reader */
 
+/* Frees a tensor's data unless it lies in the file's mapping. */
+static void free_data(mg_ckpt *ck, mg_ckpt_tensor *t)
+{
+	if (!mg_filemap_holds(&ck->map, t->data))
+		free(t->data);
+	t->data = NULL;
+}
+
+void mg_ckpt_drop_data(mg_ckpt *ck)
+{
+	for (size_t i = 0; i < ck->n_tensors; i++)
+		free_data(ck, &ck->t[i]);
+	mg_filemap_close(&ck->map);
+}
+
 void mg_ckpt_free(mg_ckpt *ck)
 {
 	mg_kv_free(&ck->config);
 	mg_kv_free(&ck->train);
 	if (ck->has_tokenizer)
 		mg_tokenizer_free(&ck->tk);
-	for (size_t i = 0; i < ck->n_tensors; i++)
-		free(ck->t[i].data);
+	mg_ckpt_drop_data(ck);
 	free(ck->t);
 	memset(ck, 0, sizeof *ck);
 }
@@ -225,7 +256,7 @@ void mg_ckpt_drop_role(mg_ckpt *ck, uint32_t role)
 		if (ck->t[i].role != role)
 			ck->t[k++] = ck->t[i];
 		else
-			free(ck->t[i].data);
+			free_data(ck, &ck->t[i]);
 	}
 	ck->n_tensors = k;
 }
@@ -235,18 +266,20 @@ void mg_ckpt_drop_role(mg_ckpt *ck, uint32_t role)
 /* How read_member treats the elements of TENS chunks. */
 enum { TENS_KEEP, TENS_CHECK, TENS_SKIM };
 /* Bytes of the longest TENS header: role to rank, name length, name, dims,
- * offset and count; what TENS_SKIM decompresses of each piece. */
+ * offset and count. */
 #define TENS_HEAD_MAX (5 + MG_TENSOR_NAME_MAX + 4 * MG_TENSOR_DIMS_MAX + 16)
 
-/* One TENS chunk: starts a tensor (elem offset 0) or continues the last one;
- * keep: append the elements to the tensor's data (else its data stays NULL,
- * and c may hold only the start of the payload: c->raw_len is its size). */
-static int read_tens(mg_ckpt *ck, const mg_chunk *c, uint64_t *filled, int keep, mg_err *e)
+/* The header of one TENS chunk (hb: its first hlen bytes, c->raw_len the
+ * payload's size), which starts a tensor (elem offset 0) or continues the
+ * last one: *t is that tensor, the piece's elements go at byte *at of its
+ * data and are *n bytes. */
+static int read_tens(mg_ckpt *ck, const mg_chunk *c, const uint8_t *hb, size_t hlen, uint64_t *filled,
+		     mg_ckpt_tensor **tp, size_t *at, size_t *n, mg_err *e)
 {
-	mg_cur cur = mg_cur_init(c->data, c->len);
+	mg_cur cur = mg_cur_init(hb, hlen);
 	mg_ckpt_tensor h, *t;
 	uint8_t nl, resv;
-	const uint8_t *nm, *data = NULL;
+	const uint8_t *nm;
 	uint64_t off, cnt, bytes, left;
 
 	memset(&h, 0, sizeof h);
@@ -281,12 +314,10 @@ static int read_tens(mg_ckpt *ck, const mg_chunk *c, uint64_t *filled, int keep,
 		return mg_err_set(e, MG_E_CORRUPT, "tensor '%s' piece %llu+%llu is outside its %llu elements", h.name,
 				  (unsigned long long)off, (unsigned long long)cnt, (unsigned long long)h.n);
 	bytes = mg_dtype_bytes(h.dtype, cnt);
-	left = (uint64_t)c->raw_len - (c->len - mg_cur_left(&cur));
+	left = (uint64_t)c->raw_len - cur.pos;
 	if (left != bytes)
 		return mg_err_set(e, MG_E_CORRUPT, "tensor '%s' piece has %llu bytes, expected %llu", h.name,
 				  (unsigned long long)left, (unsigned long long)bytes);
-	if (keep)
-		data = mg_cur_take(&cur, (size_t)bytes);
 	if (off == 0) {
 		mg_ckpt_tensor *nt;
 		if (ck->n_tensors && *filled != ck->t[ck->n_tensors - 1].n)
@@ -310,29 +341,84 @@ static int read_tens(mg_ckpt *ck, const mg_chunk *c, uint64_t *filled, int keep,
 	    memcmp(t->dims, h.dims, sizeof h.dims) || off != *filled)
 		return mg_err_set(e, MG_E_CORRUPT, "tensor '%s' piece at element %llu does not continue '%s'", h.name,
 				  (unsigned long long)off, t->name);
-	if (keep) {
-		/* grow with the data actually present, never by the declared size */
-		uint64_t have = mg_dtype_bytes(t->dtype, *filled);
-		uint8_t *p = realloc(t->data, (size_t)(have + bytes));
-		if (!p)
-			return mg_err_set(e, MG_E_NOMEM, "out of memory for tensor '%s'", h.name);
-		t->data = p;
-		memcpy(p + have, data, (size_t)bytes);
-	}
+	*tp = t;
+	*at = (size_t)mg_dtype_bytes(t->dtype, *filled);
+	*n = (size_t)bytes;
 	*filled += cnt;
 	return MG_OK;
 }
 
-static int read_member(FILE *f, mg_ckpt *ck, int tens, mg_err *e)
+/* One TENS chunk after its chunk header: its header, then its elements read
+ * straight into the tensor's data (TENS_KEEP; with a mapped file, a tensor
+ * stored plain in one piece is not even copied: its data points at its
+ * bytes in the mapping), checked and dropped (TENS_CHECK) or, when
+ * compressed, left compressed (TENS_SKIM). A fault the header shows is
+ * reported only when the chunk's CRC holds. */
+static int read_tens_chunk(mg_chunk_reader *cr, mg_ckpt *ck, const mg_chunk *c, uint64_t *filled, int tens,
+			   int mapped, mg_err *e)
+{
+	uint8_t hb[TENS_HEAD_MAX];
+	size_t hlen = c->raw_len < 5 ? c->raw_len : 5, at = 0, n = 0;
+	mg_ckpt_tensor *t = NULL;
+	mg_err e2, e3;
+	int rc, rc3;
+
+	if ((rc = mg_chunk_payload_begin(cr, c, e)) || (rc = mg_chunk_payload_get(cr, c, hb, hlen, e)))
+		return rc;
+	if (hlen == 5 && hb[4] <= MG_TENSOR_NAME_MAX) {
+		/* the name, and the dims, offset and count of a valid rank */
+		size_t more = hb[4] + (hb[2] >= 1 && hb[2] <= MG_TENSOR_DIMS_MAX ? 4u * hb[2] + 16 : 0);
+		if (more > c->raw_len - hlen)
+			more = c->raw_len - hlen;
+		if ((rc = mg_chunk_payload_get(cr, c, hb + hlen, more, e)))
+			return rc;
+		hlen += more;
+	}
+	if ((rc = read_tens(ck, c, hb, hlen, filled, &t, &at, &n, &e2))) {
+		mg_err_prefix(&e2, "chunk 'TENS' at byte %llu: ", AT(*c));
+		rc3 = mg_chunk_payload_end(cr, c, 0, &e3);
+		if (e)
+			*e = rc3 ? e3 : e2;
+		return rc3 ? rc3 : rc;
+	}
+	if (tens == TENS_KEEP) {
+		const uint8_t *v = NULL;
+		uint8_t *p;
+		if (mapped && at == 0 && n == mg_dtype_bytes(t->dtype, t->n) &&
+		    (rc = mg_chunk_payload_view(cr, c, &v, n, e)))
+			return rc;
+		if (v) {
+			t->data = (uint8_t *)v;
+		} else {
+			/* grow by the piece, whose size the chunk header bounds
+			 * (64 MiB), never by the tensor's declared size */
+			if (!(p = realloc(t->data, at + n)))
+				return mg_err_set(e, MG_E_NOMEM, "out of memory for tensor '%s'", t->name);
+			t->data = p;
+			if ((rc = mg_chunk_payload_get(cr, c, p + at, n, e)))
+				return rc;
+		}
+	}
+	return mg_chunk_payload_end(cr, c, tens == TENS_CHECK, e);
+}
+
+/* map: read a regular file through a mapping (ck->map), kept with TENS_KEEP
+ * while tensors point into it. */
+static int read_member(FILE *f, mg_ckpt *ck, int tens, int map, mg_err *e)
 {
 	mg_chunk_reader cr;
 	mg_chunk c;
 	uint16_t minor;
 	uint64_t filled = 0, elems = 0, chunks = 0;
-	int rc, eof, seen_tens = 0;
+	int rc, eof, seen_tens = 0, mapped;
 
 	memset(ck, 0, sizeof *ck);
-	mg_chunk_reader_init(&cr, f);
+	mapped = map && mg_filemap_open(&ck->map, f);
+	if (mapped)
+		mg_chunk_reader_init_mem(&cr, (const uint8_t *)ck->map.base + ck->map.start,
+					 ck->map.len - ck->map.start);
+	else
+		mg_chunk_reader_init(&cr, f);
 	if ((rc = mg_member_read_start(&cr, mg_magic_checkpoint, &minor, e)))
 		goto fail;
 	if ((rc = mg_chunk_read(&cr, &c, e)))
@@ -346,20 +432,20 @@ static int read_member(FILE *f, mg_ckpt *ck, int tens, mg_err *e)
 		goto fail;
 	}
 	for (;;) {
-		if ((rc = mg_chunk_read_header(&cr, &c, e)) ||
-		    (rc = mg_chunk_read_payload(&cr, &c,
-						tens == TENS_SKIM && !strcmp(c.type, "TENS") ? TENS_HEAD_MAX : SIZE_MAX, e)))
+		if ((rc = mg_chunk_read_header(&cr, &c, e)))
 			goto fail;
-		if (!strcmp(c.type, "TAIL"))
-			break;
 		if (!strcmp(c.type, "TENS")) {
 			seen_tens = 1;
 			chunks++;
-			if ((rc = read_tens(ck, &c, &filled, tens == TENS_KEEP, e))) {
-				mg_err_prefix(e, "chunk 'TENS' at byte %llu: ", AT(c));
+			if ((rc = read_tens_chunk(&cr, ck, &c, &filled, tens, mapped, e)))
 				goto fail;
-			}
-		} else if (!strcmp(c.type, "VOCB") && !seen_tens && !ck->has_tokenizer && !ck->has_train) {
+			continue;
+		}
+		if ((rc = mg_chunk_read_payload(&cr, &c, SIZE_MAX, e)))
+			goto fail;
+		if (!strcmp(c.type, "TAIL"))
+			break;
+		if (!strcmp(c.type, "VOCB") && !seen_tens && !ck->has_tokenizer && !ck->has_train) {
 			if ((rc = mg_tokenizer_parse(c.data, c.len, &ck->tk, e))) {
 				mg_err_prefix(e, "tokenizer in chunk 'VOCB' at byte %llu: ", AT(c));
 				goto fail;
@@ -398,6 +484,14 @@ static int read_member(FILE *f, mg_ckpt *ck, int tens, mg_err *e)
 		goto fail;
 	}
 	mg_chunk_reader_free(&cr);
+	if (mapped) {
+		int kept = 0;
+		mg_filemap_skip(&ck->map, f, cr.rd.off);
+		for (size_t i = 0; i < ck->n_tensors && !kept; i++)
+			kept = mg_filemap_holds(&ck->map, ck->t[i].data);
+		if (!kept)
+			mg_filemap_close(&ck->map);
+	}
 	return MG_OK;
 fail:
 	mg_chunk_reader_free(&cr);
@@ -405,9 +499,12 @@ fail:
 	return rc;
 }
 
-int mg_ckpt_read(FILE *f, mg_ckpt *ck, mg_err *e) { return read_member(f, ck, TENS_KEEP, e); }
+int mg_ckpt_read(FILE *f, mg_ckpt *ck, mg_err *e) { return read_member(f, ck, TENS_KEEP, 0, e); }
 
+int mg_ckpt_read_mapped(FILE *f, mg_ckpt *ck, mg_err *e) { return read_member(f, ck, TENS_KEEP, 1, e); }
+
+/* Mapped: the CRCs run over the page cache, and no payload is copied. */
 int mg_ckpt_read_index(FILE *f, mg_ckpt *ck, int full, mg_err *e)
 {
-	return read_member(f, ck, full ? TENS_CHECK : TENS_SKIM, e);
+	return read_member(f, ck, full ? TENS_CHECK : TENS_SKIM, 1, e);
 }

@@ -10,6 +10,7 @@
 
 #include "core/err.h"
 #include "io/dtype.h"
+#include "io/filemap.h"
 #include "io/kv.h"
 #include "io/tokenizer.h"
 
@@ -39,10 +40,26 @@ typedef struct mg_ckpt {
 	int has_tokenizer;
 	mg_ckpt_tensor *t;
 	size_t n_tensors;
+	/* mg_ckpt_read_mapped: the mapping of the file that tensors' data may
+	 * point into, released with the last of them */
+	mg_filemap map;
 } mg_ckpt;
 
-/* Reads one checkpoint member and checks that nothing follows it. */
+/* Reads one checkpoint member and checks that nothing follows it. Every
+ * tensor's data is its own malloc'd block. */
 int mg_ckpt_read(FILE *f, mg_ckpt *ck, mg_err *e);
+/* mg_ckpt_read for loading a model at the speed of memory: when f is a
+ * regular file it is mapped (io/filemap.h), and the data of each tensor
+ * stored plain in one piece points into the mapping, read-only, checked by
+ * its CRC but never copied; the rest is read as mg_ckpt_read reads it (a
+ * pipe is read as it flows). Such data must not be written or freed: give
+ * it back with mg_ckpt_drop_data or mg_ckpt_free. The bytes are those the
+ * CRC checked unless the file is rewritten in place while mapped (mygpt's
+ * writers replace files by renaming). */
+int mg_ckpt_read_mapped(FILE *f, mg_ckpt *ck, mg_err *e);
+/* Frees the data of every tensor (once a model holds its own copy); the
+ * names, types and shapes stay. */
+void mg_ckpt_drop_data(mg_ckpt *ck);
 /* The tensors' names, roles, types and shapes with their data NULL, in the
  * memory of one chunk (mygpt-info). full: the checks of mg_ckpt_read, every
  * piece decompressed; 0: every CRC and the structure are checked, but of

@@ -39,7 +39,8 @@ int mg_trainer_init(mg_trainer **out, mg_gpt *g, mg_train_data *train, const mg_
 	tr->g = g;
 	tr->train = train;
 	tr->st = *s;
-	if ((rc = mg_gpt_alloc(g, s->micro_batch, max_len, MG_GPT_ALLOC_TRAIN, e)) ||
+	/* a quantized model evaluates only: forward buffers */
+	if ((rc = mg_gpt_alloc(g, s->micro_batch, max_len, mg_gpt_trainable(g, NULL) ? 0 : MG_GPT_ALLOC_TRAIN, e)) ||
 	    (rc = mg_train_data_batch_init(&tr->b, s->micro_batch, mg_gpt_config_of(g)->block_size, e))) {
 		free(tr);
 		return rc;

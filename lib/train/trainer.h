@@ -21,8 +21,9 @@ typedef struct mg_trainer mg_trainer;
  * mg_train_state_check). g and train are borrowed and must outlive the
  * trainer. Allocates g's training buffers for micro_batch sequences of up
  * to max_len positions (mg_gpt_alloc; max_len <= block_size, at least the
- * longest sequence of the training and validation data) and a batch.
- * MG_E_INVAL, MG_E_NOMEM. Not thread-safe: one call at a time, and one
+ * longest sequence of the training and validation data) and a batch; for a
+ * quantized model (mg_gpt_trainable) only the forward buffers, for
+ * mg_trainer_eval (a step would assert). MG_E_INVAL, MG_E_NOMEM. Not thread-safe: one call at a time, and one
  * model call at a time in the process (lib/model/gpt.h). */
 int mg_trainer_init(mg_trainer **tr, mg_gpt *g, mg_train_data *train, const mg_train_state *s, uint32_t max_len,
 		    mg_err *e);

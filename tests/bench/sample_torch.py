@@ -37,18 +37,26 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import mgread  # noqa: E402
 
 
+def read_state(path):
+    """A checkpoint's configuration and parameters (float32 tensors by name),
+    read with mgread.py: what GPT(state=...) takes and torch.save keeps."""
+    ck = mgread.read_checkpoint(path)
+    return ck.config, {name: torch.tensor(np.array(x.floats(), dtype=np.float32).reshape(x.dims))
+                       for (name, role), x in ck.tensors.items() if role == "param"}
+
+
 class GPT:
-    def __init__(self, path):
-        ck = mgread.read_checkpoint(path)
-        c = ck.config
+    def __init__(self, path=None, state=None):
+        """The model of a checkpoint file, or of state, a pair as read_state
+        returns."""
+        c, params = state if state is not None else read_state(path)
         self.L, self.H, self.C = c["n_layer"], c["n_head"], c["n_embd"]
         self.T, self.V = c["block_size"], c["vocab_size"]
         self.attention, self.shift, self.pos = c["attention"], c["time_shift"], c["pos_emb"]
         self.gelu = c["gelu"]
 
         def t(name):
-            x = ck.tensors[(name, "param")]
-            return torch.tensor(np.array(x.floats(), dtype=np.float32).reshape(x.dims))
+            return params[name]
 
         self.wte = t("wte")
         self.wpe = t("wpe") if self.pos else None

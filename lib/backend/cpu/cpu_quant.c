@@ -7,7 +7,12 @@
  * outputs' sums and no sum is ever horizontal; outputs past OC are zeros.
  * - f16, bf16: panel p holds outputs 16p..16p+15 as (IC,16) halves, the
  *   element (o,k) at [(o/16) IC 16 + 16 k + o%16], as stored (little-endian
- *   bits); the kernels widen them to f32 exactly as they load them.
+ *   bits); the kernels widen them to f32 exactly as they load them. bf16
+ *   puts outputs 0..7 of a panel at the even places and 8..15 at the odd
+ *   ones (MG_BF16_PLACE): a bf16 is the top half of its float, so the 32
+ *   bytes of one input shifted left by 16 bits are outputs 0..7 as floats
+ *   and the same bytes with their low halves cleared are outputs 8..15 (two
+ *   instructions, no shuffle).
  * - q8: panel p holds its IC/32 blocks one after the other, 576 bytes each
  *   (MG_Q8_PANEL_BLOCK, a multiple of 64, so every block is aligned):
  *   the 16 outputs' float scales (64 bytes), then 8 groups of 4 inputs,
@@ -62,7 +67,7 @@ int mg_cpu_quant_supported(int path)
 {
 	switch (path) {
 	case MG_CPU_QUANT_PORTABLE: return 1;
-#if defined(__x86_64__) && defined(MG_CPU_QUANT_X86)
+#if defined(__x86_64__)
 	case MG_CPU_QUANT_AVX2:
 		__builtin_cpu_init();
 		return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
@@ -91,7 +96,7 @@ static int chosen = -1; /* the path in use; -1: not chosen yet */
 static const mg_cpu_quant_kernels *kernels(void)
 {
 	switch (mg_cpu_quant_path()) {
-#if defined(__x86_64__) && defined(MG_CPU_QUANT_X86)
+#if defined(__x86_64__)
 	case MG_CPU_QUANT_AVX2: return &mg_cpu_quant_avx2;
 	case MG_CPU_QUANT_AVX512VNNI: return &mg_cpu_quant_avx512vnni;
 #endif
@@ -140,7 +145,7 @@ size_t mg_cpu_quant_pack_bytes(uint32_t dtype, uint32_t OC, uint32_t IC)
 	return 0;
 }
 
-static void pack_half(uint16_t *dst, const uint8_t *w, uint32_t OC, uint32_t IC)
+static void pack_half(uint16_t *dst, const uint8_t *w, uint32_t OC, uint32_t IC, int bf16)
 {
 	uint32_t panels = (OC + MG_QPANEL - 1) / MG_QPANEL;
 
@@ -149,7 +154,7 @@ static void pack_half(uint16_t *dst, const uint8_t *w, uint32_t OC, uint32_t IC)
 		for (uint32_t k = 0; k < IC; k++)
 			for (uint32_t l = 0; l < MG_QPANEL; l++) {
 				uint32_t o = p * MG_QPANEL + l;
-				dst[((size_t)p * IC + k) * MG_QPANEL + l] =
+				dst[((size_t)p * IC + k) * MG_QPANEL + (bf16 ? MG_BF16_PLACE(l) : l)] =
 					o < OC ? mg_le16_get(w + 2 * ((size_t)o * IC + k)) : 0;
 			}
 }
@@ -178,7 +183,7 @@ static void pack_q8(uint8_t *dst, const uint8_t *w, uint32_t OC, uint32_t IC)
 void mg_cpu_quant_pack(void *dst, const void *w, uint32_t dtype, uint32_t OC, uint32_t IC)
 {
 	if (dtype == MG_DTYPE_F16 || dtype == MG_DTYPE_BF16)
-		pack_half(dst, w, OC, IC);
+		pack_half(dst, w, OC, IC, dtype == MG_DTYPE_BF16);
 	else if (dtype == MG_DTYPE_Q8)
 		pack_q8(dst, w, OC, IC);
 }

@@ -8,11 +8,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "io/dtype.h" /* MG_DTYPE_*, MG_Q8_BLOCK */
+
 /* Outputs per panel, and the bytes of one q8 panel block: 16 float scales,
  * then the 16 x 32 weights as 8 groups of 4 inputs, each group 16 outputs
  * x 4 bytes (the layout is described in cpu_quant.c). */
 #define MG_QPANEL 16
 #define MG_Q8_PANEL_BLOCK (MG_QPANEL * 4 + MG_QPANEL * 32)
+/* Where output l of a panel sits among the 16 halves of one bf16 input:
+ * 0..7 at the even places, 8..15 at the odd ones (cpu_quant.c says why). */
+#define MG_BF16_PLACE(l) ((l) < 8 ? 2 * (l) : 2 * ((l)-8) + 1)
 /* Rows and panels that one kernel call handles at most. */
 #define MG_QROWS 8
 #define MG_QPANELS 4
@@ -48,7 +53,7 @@ typedef struct mg_cpu_quant_kernels {
 enum { MG_CPU_QUANT_PORTABLE, MG_CPU_QUANT_AVX2, MG_CPU_QUANT_AVX512VNNI, MG_CPU_QUANT_PATHS };
 
 extern const mg_cpu_quant_kernels mg_cpu_quant_portable;
-#if defined(__x86_64__) && defined(MG_CPU_QUANT_X86)
+#if defined(__x86_64__)
 extern const mg_cpu_quant_kernels mg_cpu_quant_avx2;       /* cpu_quant_avx2.c */
 extern const mg_cpu_quant_kernels mg_cpu_quant_avx512vnni; /* cpu_quant_avx512.c */
 #endif

@@ -75,7 +75,7 @@ static void half_c(float *f, const float *x, size_t ldx, size_t R, const uint16_
 		for (uint32_t k = 0; k < IC; k++) {
 			float wf[MG_QPANEL];
 			for (int l = 0; l < MG_QPANEL; l++)
-				wf[l] = bf16 ? mg_dtype_bf16_to_f32(pw[MG_QPANEL * k + l])
+				wf[l] = bf16 ? mg_dtype_bf16_to_f32(pw[MG_QPANEL * k + MG_BF16_PLACE(l)])
 					     : mg_dtype_f16_to_f32(pw[MG_QPANEL * k + l]);
 			for (size_t r = 0; r < R; r++) {
 				float xv = x[r * ldx + k], *acc = f + r * 64 + MG_QPANEL * j;
