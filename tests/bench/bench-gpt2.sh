@@ -122,17 +122,12 @@ def torch_model(path):
         w = torch.frombuffer(buf, dtype=torch.float32, offset=lo, count=(hi - lo) // 4).reshape(x["shape"])
         return w.T.contiguous() if name.endswith(CONV1D) else w.clone()
 
-    m = MvGPT.__new__(MvGPT)
-    m.L, m.H, m.C, m.T, m.V = L, H, C, T, V
-    m.attention, m.shift, m.pos, m.gelu = "vanilla", 0, 1, "tanh"
-    m.wte, m.wpe = t("wte.weight"), t("wpe.weight")
-    names = ("ln_1.weight", "ln_1.bias", "attn.c_attn.weight", "attn.c_attn.bias", "attn.c_proj.weight",
-             "attn.c_proj.bias", "ln_2.weight", "ln_2.bias", "mlp.c_fc.weight", "mlp.c_fc.bias",
-             "mlp.c_proj.weight", "mlp.c_proj.bias")
-    m.blocks = [dict({k: t(f"h.{l}.{k}") for k in names}, W=None) for l in range(L)]
-    m.lnf_w, m.lnf_b, m.lm_head = t("ln_f.weight"), t("ln_f.bias"), m.wte
-    m.mask = torch.tril(torch.ones(T, T, dtype=torch.bool))
-    return m
+    params = {n: t(n) for n in header if not n.endswith((".attn.bias", ".attn.masked_bias"))}
+    params = {{"wte.weight": "wte", "wpe.weight": "wpe"}.get(n, n): w for n, w in params.items()}
+    params["lm_head.weight"] = params["wte"]  # tied
+    cfg = dict(n_layer=L, n_head=H, n_embd=C, block_size=T, vocab_size=V, attention="vanilla", time_shift=0,
+               pos_emb=1, gelu="tanh")
+    return MvGPT(state=(cfg, params))
 
 
 if not os.path.exists(SRC):
