@@ -194,11 +194,9 @@ q8 = lambda n: n // 32 * 36  # noqa: E731 (32 int8 and a float scale)
 wbytes = {"PyTorch, KV cache": 4 * (lin + V * C + small),
           "gpt-sample, f32": 4 * (lin + V * C + small),
           "gpt-sample, q8": q8(lin) + 4 * (V * C + small), "gpt-sample, q8, head q8": q8(lin + V * C) + 4 * small}
-bw = {}
-for label in wbytes:
-    n = wbytes[label]
-    bw[label] = max(float(run(["build/tests/bench/mem_read", str(n), str(j), "10"]).stdout.split()[2])
-                    for j in sorted({1, THREADS}))
+rate = {n: max(float(run(["build/tests/bench/mem_read", str(n), str(j), "20"]).stdout.split()[2])
+               for j in sorted({1, THREADS})) for n in sorted(set(wbytes.values()))}
+bw = {label: rate[n] for label, n in wbytes.items()}
 
 print()
 print("%-36s %8s %11s" % ("gpt-convert --from safetensors", "seconds", "min-max"))
@@ -218,8 +216,9 @@ for i, (label, _) in enumerate(ROWS):
         label, med, med / base, min(rates[i]), max(rates[i]), proc, wbytes[label] / 1e6,
         bw[label] * 1e9 / wbytes[label]))
 print()
-print("limit: the weight bytes a token reads at the best read rate of that many bytes (mem_read.c, 1 or %d "
-      "threads): %s GB/s" % (THREADS, ", ".join("%.1f" % bw[k] for k in wbytes)))
+print("limit: the weight bytes a token reads at the best read rate of that many bytes (mem_read.c, %s): %s" % (
+    "1 or %d threads" % THREADS if THREADS > 1 else "1 thread",
+    ", ".join("%.1f GB/s for %.1f MB" % (rate[n], n / 1e6) for n in sorted(rate))))
 eq = lambda i, j: sum(a == b for a, b in zip(tokens[i], tokens[j]))  # noqa: E731
 print("greedy tokens equal (a random model's logits are nearly flat, so near ties can differ): "
       "gpt-sample f32 to PyTorch %d/%d; gpt-sample q8 to f32 %d/%d, q8 with the head q8 to f32 %d/%d" % (
