@@ -16,7 +16,8 @@ static const char usage[] =
 	"usage: gpt-init [-fqv] [--layers n] [--heads n] [--embd n] [--block n]\n"
 	"                [--vocab n] [--tokenizer file] [--data file]\n"
 	"                [--attention vanilla | time-weighting | circulant]\n"
-	"                [--time-shift] [--no-pos-emb] [--gelu tanh | erf]\n"
+	"                [--time-shift] [--no-pos-emb] [--tie-embeddings]\n"
+	"                [--gelu tanh | erf]\n"
 	"                [--dropout p] [--dropout-embd p] [--dropout-attn p]\n"
 	"                [--dropout-resid p] [-s seed] [-o file]\n";
 
@@ -32,6 +33,7 @@ static const char options[] =
 	"  --attention name    vanilla, time-weighting or circulant (default vanilla)\n"
 	"  --time-shift        shift half the channels one position before attention\n"
 	"  --no-pos-emb        no learned positional embedding\n"
+	"  --tie-embeddings    the output head is the token embedding wte (GPT-2's)\n"
 	"  --gelu name         tanh (approximation) or erf (exact) (default tanh)\n"
 	"  --dropout p         dropout rate of the embedding, attention and residuals (default 0.1)\n"
 	"  --dropout-embd p    embedding dropout (default --dropout)\n"
@@ -48,7 +50,7 @@ static const char options[] =
 
 enum {
 	OPT_LAYERS = 256, OPT_HEADS, OPT_EMBD, OPT_BLOCK, OPT_VOCAB, OPT_TOKENIZER, OPT_DATA, OPT_ATTENTION,
-	OPT_TIME_SHIFT, OPT_NO_POS_EMB, OPT_GELU, OPT_DROPOUT, OPT_DROPOUT_EMBD, OPT_DROPOUT_ATTN, OPT_DROPOUT_RESID,
+	OPT_TIME_SHIFT, OPT_NO_POS_EMB, OPT_TIE, OPT_GELU, OPT_DROPOUT, OPT_DROPOUT_EMBD, OPT_DROPOUT_ATTN, OPT_DROPOUT_RESID,
 };
 
 static const struct option longopts[] = {
@@ -63,6 +65,7 @@ static const struct option longopts[] = {
 	{ "time-shift", no_argument, NULL, OPT_TIME_SHIFT },
 	CLI_OPTION_VERBOSE,
 	{ "no-pos-emb", no_argument, NULL, OPT_NO_POS_EMB },
+	{ "tie-embeddings", no_argument, NULL, OPT_TIE },
 	{ "gelu", required_argument, NULL, OPT_GELU },
 	{ "dropout", required_argument, NULL, OPT_DROPOUT },
 	{ "dropout-embd", required_argument, NULL, OPT_DROPOUT_EMBD },
@@ -126,6 +129,7 @@ int main(int argc, char **argv)
 		case OPT_ATTENTION: cfg.attention = (uint32_t)cli_parse_choice("--attention", optarg, attentions); break;
 		case OPT_TIME_SHIFT: cfg.time_shift = 1; break;
 		case OPT_NO_POS_EMB: cfg.pos_emb = 0; break;
+		case OPT_TIE: cfg.tie_embeddings = 1; break;
 		case OPT_GELU: cfg.gelu = (uint32_t)cli_parse_choice("--gelu", optarg, gelus); break;
 		case OPT_DROPOUT: dropout = cli_parse_double("--dropout", optarg, 0, 0.99); break;
 		case OPT_DROPOUT_EMBD: d_embd = cli_parse_double("--dropout-embd", optarg, 0, 0.99); break;
@@ -203,11 +207,12 @@ int main(int argc, char **argv)
 		cli_die_err(o.name, &e);
 	cli_out_commit(&o);
 	if (!quiet)
-		fprintf(stderr, "%s: %s parameters (%u layer%s, %u head%s, embd %u, block %u, vocab %u, %s%s%s, gelu %s)\n",
+		fprintf(stderr, "%s: %s parameters (%u layer%s, %u head%s, embd %u, block %u, vocab %u, %s%s%s%s, gelu %s)\n",
 			cli_prog(), cli_grouped(mg_gpt_n_params(&cfg), num, sizeof num), cfg.n_layer, cli_s(cfg.n_layer),
 			cfg.n_head, cli_s(cfg.n_head), cfg.n_embd,
 			cfg.block_size, cfg.vocab_size, mg_gpt_attention_name(cfg.attention),
-			cfg.time_shift ? ", time-shift" : "", cfg.pos_emb ? "" : ", no pos-emb", mg_gpt_gelu_name(cfg.gelu));
+			cfg.time_shift ? ", time-shift" : "", cfg.pos_emb ? "" : ", no pos-emb",
+			cfg.tie_embeddings ? ", tied embeddings" : "", mg_gpt_gelu_name(cfg.gelu));
 	if (verbose) {
 		fprintf(stderr, "%s: dropout: embedding %g, attention %g, residual %g; seed %llu\n", cli_prog(),
 			cfg.dropout_embd, cfg.dropout_attn, cfg.dropout_resid, (unsigned long long)seed);

@@ -79,7 +79,7 @@ open(dst, "wb").write(b"".join(out))' "$@"
 	run gpt-convert --help
 	assert_success
 	assert_equal "$(help_synopsis gpt-convert)" "$(man_synopsis gpt-convert.1)"
-	assert_line --partial "(default q8)"
+	assert_line --partial "(default q8; with a safetensors side, the stored types)"
 	assert_line --partial "multiple of 32, f32 elsewhere (default f32)"
 	run gpt-convert --version
 	assert_success

@@ -145,6 +145,23 @@ lm_head.weight param f32 5x8"
 	assert_line --index 24 "h.0.ln_2.weight param f32 4"
 }
 
+@test "gpt-init: --tie-embeddings stores one matrix for the embedding and the head" {
+	run --separate-stderr gpt-init --layers 1 --heads 2 --embd 8 --block 4 --vocab 5 --tie-embeddings -o t.ckpt
+	assert_success
+	# 8x5 + 4x8 + block 1x(16+216+72+16+288+264) + 16, no lm_head
+	[ "$stderr" = "gpt-init: 960 parameters (1 layer, 2 heads, embd 8, block 4, vocab 5, vanilla, tied embeddings, gelu tanh)" ]
+	run ckinfo t.ckpt
+	assert_line "tie_embeddings=1"
+	assert_line --index 0 "model='gpt'"
+	assert_line "wte param f32 5x8"
+	refute_line --partial "lm_head"
+	# untied: the key is not written, and the head is there
+	run gpt-init -q --layers 1 --heads 2 --embd 8 --block 4 --vocab 5 -o u.ckpt
+	run ckinfo u.ckpt
+	refute_line --partial "tie_embeddings"
+	assert_line "lm_head.weight param f32 5x8"
+}
+
 @test "gpt-init: minGPT's initialisation" {
 	run gpt-init -q --layers 4 --heads 4 --embd 64 --block 32 --vocab 300 --attention time-weighting -o m.ckpt
 	assert_success

@@ -31,6 +31,23 @@ copy_tree() {
 	assert_output "lib/model/gpt.c:$n: lib/model/ may not include \"io/chunk.h\""
 }
 
+@test "house: interop sees the model's public header, not its insides or training" {
+	copy_tree
+	printf '#include "model/gpt_internal.h"\n#include "train/trainer.h"\n' >> tree/lib/interop/st_convert.c
+	n=$(wc -l < tree/lib/interop/st_convert.c)
+	run -1 /usr/bin/python3 "$ROOT/tests/house/includes.py" tree
+	assert_line "lib/interop/st_convert.c:$((n - 1)): lib/interop/ may not include \"model/gpt_internal.h\""
+	assert_line "lib/interop/st_convert.c:$n: lib/interop/ may not include \"train/trainer.h\""
+}
+
+@test "house: a folder of lib/ without a rule is named" {
+	copy_tree
+	mkdir tree/lib/newfolder
+	printf '#include "core/err.h"\n' > tree/lib/newfolder/thing.c
+	run -1 /usr/bin/python3 "$ROOT/tests/house/includes.py" tree
+	assert_output "lib/newfolder/thing.c:1: lib/newfolder/ (a folder without a rule in includes.py) may not include \"core/err.h\""
+}
+
 @test "house: OpenMP, BLAS, intrinsics and CUDA stay in their backends" {
 	copy_tree
 	printf '#pragma omp parallel for\n' >> tree/lib/model/gpt.c

@@ -81,8 +81,16 @@ int mg_gpt_layout(mg_gpt *g, mg_err *e)
 	}
 	g->lnf_w = add(g, "ln_f.weight", 1, C, 0, 0, MG_INIT_ONE, 0);
 	g->lnf_b = add(g, "ln_f.bias", 1, C, 0, 0, MG_INIT_ZERO, 0);
-	g->lm_head = add(g, "lm_head.weight", 2, V, C, 0, MG_INIT_NORMAL, 1);
-	g->lin_head = g->n_tensors - 1;
+	/* tied (GPT-2): the head is wte (tensor 0, always f32: only weights
+	 * that decay are kept quantized), reads its floats, and its gradient
+	 * adds into wte's, as every backward op adds into its weight gradient */
+	if (c->tie_embeddings) {
+		g->lm_head = g->wte;
+		g->lin_head = 0;
+	} else {
+		g->lm_head = add(g, "lm_head.weight", 2, V, C, 0, MG_INIT_NORMAL, 1);
+		g->lin_head = g->n_tensors - 1;
+	}
 	return MG_OK;
 }
 
@@ -577,4 +585,26 @@ int mg_gpt_write(const mg_gpt *g, mg_ckptw *w, uint32_t dtype, uint32_t flags, m
 	}
 	free(staged);
 	return rc;
+}
+
+int mg_gpt_params_list(const mg_gpt_config *c, mg_gpt_param **list, uint32_t *n, mg_err *e)
+{
+	mg_gpt *g;
+	int rc;
+
+	*list = NULL, *n = 0;
+	if ((rc = create_layout(&g, c, mg_backend_cpu(), NULL, e)))
+		return rc;
+	if (!(*list = calloc(g->n_tensors, sizeof **list))) {
+		mg_gpt_free(g);
+		return mg_err_set(e, MG_E_NOMEM, "out of memory");
+	}
+	for (uint32_t i = 0; i < g->n_tensors; i++) {
+		memcpy((*list)[i].name, g->tensors[i].name, sizeof (*list)[i].name);
+		(*list)[i].ndim = g->tensors[i].ndim;
+		memcpy((*list)[i].dims, g->tensors[i].dims, sizeof (*list)[i].dims);
+	}
+	*n = g->n_tensors;
+	mg_gpt_free(g);
+	return MG_OK;
 }

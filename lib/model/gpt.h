@@ -28,6 +28,7 @@ typedef struct mg_gpt_config {
 	uint32_t time_shift;              /* 0 or 1 */
 	uint32_t pos_emb;                 /* 0 or 1: learned positional embedding wpe */
 	uint32_t gelu;                    /* MG_GELU_* */
+	uint32_t tie_embeddings;          /* 0 or 1: the output head is wte (GPT-2's); no lm_head */
 	double dropout_embd, dropout_attn, dropout_resid; /* in [0, 1) */
 } mg_gpt_config;
 
@@ -38,11 +39,13 @@ void mg_gpt_config_default(mg_gpt_config *c);
 /* MG_E_INVAL with a message naming the field ("n_embd 100 is not divisible
  * by n_head 8") when c is not a model this library can build. */
 int mg_gpt_config_check(const mg_gpt_config *c, mg_err *e);
-/* Reads the HEAD keys: every key of the table is required with its type;
- * an unknown key, a missing one, a wrong type or an invalid value is
- * MG_E_CORRUPT naming the key. */
+/* Reads the HEAD keys: every key of the table is required with its type,
+ * except tie_embeddings (0 when absent); an unknown key, a missing one, a
+ * wrong type or an invalid value is MG_E_CORRUPT naming the key. */
 int mg_gpt_config_from_kv(const mg_kv *kv, mg_gpt_config *c, mg_err *e);
-/* Sets the HEAD keys in the table's order (MG_E_NOMEM). */
+/* Sets the HEAD keys in the table's order, tie_embeddings only when it is 1
+ * (so an untied model's HEAD is what it was before the key existed);
+ * MG_E_NOMEM. */
 int mg_gpt_config_to_kv(const mg_gpt_config *c, mg_kv *kv, mg_err *e);
 /* Sets every dropout rate (dropout_embd, dropout_attn, dropout_resid) of
  * the HEAD keys kv to p, e.g. of a checkpoint before mg_gpt_load: MG_E_INVAL
@@ -51,6 +54,15 @@ int mg_gpt_config_set_dropout(mg_kv *kv, double p, mg_err *e);
 /* Parameters of the model (elements of all role-0 tensors); c must pass
  * mg_gpt_config_check. */
 uint64_t mg_gpt_n_params(const mg_gpt_config *c);
+/* One parameter tensor of a configuration: its checkpoint name and shape. */
+typedef struct mg_gpt_param {
+	char name[MG_TENSOR_NAME_MAX + 1];
+	uint32_t ndim, dims[3];
+} mg_gpt_param;
+/* The parameter tensors of c in the order of formats/checkpoint.md, in a new
+ * array of *n (the caller frees it); MG_E_INVAL for a bad config,
+ * MG_E_NOMEM. Allocates no parameters. */
+int mg_gpt_params_list(const mg_gpt_config *c, mg_gpt_param **list, uint32_t *n, mg_err *e);
 /* "vanilla", "time-weighting", "circulant"; "tanh", "erf"; "unknown". */
 const char *mg_gpt_attention_name(uint32_t attention);
 const char *mg_gpt_gelu_name(uint32_t gelu);
@@ -209,7 +221,8 @@ void mg_gpt_adamw_default(mg_gpt_adamw *o);
 /* One AdamW step, step t = 1, 2, ... (for bias correction), as
  * torch.optim.AdamW: p -= lr wd p (only for the weight matrices of Linear
  * layers: attn.c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj, lm_head; never
- * biases, LayerNorm, wte, wpe or time weights), then the Adam update with
+ * biases, LayerNorm, wte, wpe or time weights; with tie_embeddings the one
+ * matrix is wte and keeps wte's rule, no decay), then the Adam update with
  * bias-corrected moments. Needs mg_gpt_alloc with MG_GPT_ALLOC_TRAIN. */
 void mg_gpt_adamw_step(mg_gpt *g, const mg_gpt_adamw *o, uint64_t t);
 

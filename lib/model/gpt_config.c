@@ -48,7 +48,7 @@ uint64_t mg_gpt_n_params(const mg_gpt_config *c)
 			 + 4 * C * C + 4 * C      /* mlp.c_fc */
 			 + 4 * C * C + C;         /* mlp.c_proj */
 
-	return V * C + (c->pos_emb ? T * C : 0) + c->n_layer * block + 2 * C + V * C;
+	return V * C + (c->pos_emb ? T * C : 0) + c->n_layer * block + 2 * C + (c->tie_embeddings ? 0 : V * C);
 }
 
 static int bad(mg_err *e, const char *fmt, unsigned long long a, unsigned long long b)
@@ -76,8 +76,8 @@ int mg_gpt_config_check(const mg_gpt_config *c, mg_err *e)
 		return bad(e, "attention %llu is not a known variant (0..%llu)", c->attention, MG_ATTN_CIRCULANT);
 	if (c->gelu > MG_GELU_ERF)
 		return bad(e, "gelu %llu is not a known kind (0..%llu)", c->gelu, MG_GELU_ERF);
-	if (c->time_shift > 1 || c->pos_emb > 1)
-		return mg_err_set(e, MG_E_INVAL, "time_shift and pos_emb must be 0 or 1");
+	if (c->time_shift > 1 || c->pos_emb > 1 || c->tie_embeddings > 1)
+		return mg_err_set(e, MG_E_INVAL, "time_shift, pos_emb and tie_embeddings must be 0 or 1");
 	for (int i = 0; i < 3; i++)
 		if (!(*drops[i] >= 0.0 && *drops[i] < 1.0))
 			return mg_err_set(e, MG_E_INVAL, "%s %g is not in [0, 1)", drop_names[i], *drops[i]);
@@ -88,8 +88,12 @@ int mg_gpt_config_check(const mg_gpt_config *c, mg_err *e)
 	return MG_OK;
 }
 
-/* The HEAD keys in the order of the table of formats/checkpoint.md. */
-enum { K_MODEL, K_LAYER, K_HEAD, K_EMBD, K_BLOCK, K_VOCAB, K_ATTN, K_SHIFT, K_POS, K_GELU, K_DE, K_DA, K_DR, K_COUNT };
+/* The HEAD keys in the order of the table of formats/checkpoint.md; the
+ * optional ones (0 when absent) from K_OPTIONAL on. */
+enum {
+	K_MODEL, K_LAYER, K_HEAD, K_EMBD, K_BLOCK, K_VOCAB, K_ATTN, K_SHIFT, K_POS, K_GELU, K_DE, K_DA, K_DR, K_TIE,
+	K_COUNT, K_OPTIONAL = K_TIE
+};
 static const struct {
 	const char *key;
 	int type;
@@ -98,7 +102,7 @@ static const struct {
 	{ "n_embd", MG_KV_INT },       { "block_size", MG_KV_INT },    { "vocab_size", MG_KV_INT },
 	{ "attention", MG_KV_STR },    { "time_shift", MG_KV_INT },    { "pos_emb", MG_KV_INT },
 	{ "gelu", MG_KV_STR },         { "dropout_embd", MG_KV_FLOAT }, { "dropout_attn", MG_KV_FLOAT },
-	{ "dropout_resid", MG_KV_FLOAT },
+	{ "dropout_resid", MG_KV_FLOAT }, { "tie_embeddings", MG_KV_INT },
 };
 
 static const char *type_name(int t) { return t == MG_KV_INT ? "an integer" : t == MG_KV_FLOAT ? "a float" : "a string"; }
@@ -122,7 +126,7 @@ int mg_gpt_config_from_kv(const mg_kv *kv, mg_gpt_config *c, mg_err *e)
 	memset(c, 0, sizeof *c);
 	ints[K_LAYER] = &c->n_layer, ints[K_HEAD] = &c->n_head, ints[K_EMBD] = &c->n_embd;
 	ints[K_BLOCK] = &c->block_size, ints[K_VOCAB] = &c->vocab_size, ints[K_SHIFT] = &c->time_shift;
-	ints[K_POS] = &c->pos_emb;
+	ints[K_POS] = &c->pos_emb, ints[K_TIE] = &c->tie_embeddings;
 	floats[K_DE] = &c->dropout_embd, floats[K_DA] = &c->dropout_attn, floats[K_DR] = &c->dropout_resid;
 	for (size_t i = 0; i < kv->n; i++) {
 		int k;
@@ -133,6 +137,8 @@ int mg_gpt_config_from_kv(const mg_kv *kv, mg_gpt_config *c, mg_err *e)
 	}
 	for (int k = 0; k < K_COUNT; k++) {
 		x[k] = mg_kv_find(kv, keys[k].key);
+		if (!x[k] && k >= K_OPTIONAL)
+			continue;
 		if (!x[k])
 			return mg_err_set(e, MG_E_CORRUPT, "the model configuration has no key '%s'", keys[k].key);
 		if (x[k]->type != keys[k].type)
@@ -182,6 +188,8 @@ int mg_gpt_config_to_kv(const mg_gpt_config *c, mg_kv *kv, mg_err *e)
 	rc = rc ? rc : mg_kv_set_float(kv, "dropout_embd", c->dropout_embd);
 	rc = rc ? rc : mg_kv_set_float(kv, "dropout_attn", c->dropout_attn);
 	rc = rc ? rc : mg_kv_set_float(kv, "dropout_resid", c->dropout_resid);
+	if (c->tie_embeddings)
+		rc = rc ? rc : mg_kv_set_int(kv, "tie_embeddings", 1);
 	return rc ? mg_err_set(e, rc, "out of memory") : MG_OK;
 }
 

@@ -63,7 +63,7 @@ struct mg_gpt {
 	uint32_t n_tensors;
 	size_t n_floats;        /* floats in each flat buffer, with alignment padding */
 	uint64_t n_params;      /* parameters, without padding */
-	size_t wte, wpe, lnf_w, lnf_b, lm_head;
+	size_t wte, wpe, lnf_w, lnf_b, lm_head; /* lm_head == wte with tie_embeddings */
 	mg_gpt_block *blocks;   /* n_layer */
 	/* The Linear weights of each block (c_attn, attn.c_proj, c_fc,
 	 * mlp.c_proj: 4 n_layer tensors) and lm_head, as indices of tensors. */

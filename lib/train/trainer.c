@@ -83,7 +83,8 @@ void mg_trainer_set_final_steps(mg_trainer *tr, uint64_t steps) { tr->st.lr.fina
 double mg_trainer_flops(const mg_trainer *tr, uint64_t B, uint32_t T)
 {
 	const mg_gpt_config *c = mg_gpt_config_of(tr->g);
-	double C = c->n_embd, N = (double)mg_gpt_n_params(c) - (double)c->vocab_size * C;
+	/* the parameters less the embeddings, but with the head (a matmul even when tied to wte) */
+	double C = c->n_embd, N = (double)mg_gpt_n_params(c) - (c->tie_embeddings ? 0.0 : (double)c->vocab_size * C);
 
 	if (c->pos_emb)
 		N -= (double)c->block_size * C;

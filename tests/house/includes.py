@@ -25,6 +25,7 @@ RULES = [
     ("lib/infer/", ["core/", "io/", "backend/backend.h", "model/", "infer/"]),
     ("lib/tasks/", ["core/", "io/", "tasks/"]),
     ("lib/image/", ["core/", "io/", "image/"]),
+    ("lib/interop/", ["core/", "io/", "interop/", "model/gpt.h"]),
     ("cuda/", ["core/", "backend/backend.h", "io/dtype.h"]),
 ]
 # Private headers: the folder's own business, never a tool's.
@@ -47,6 +48,8 @@ def allowed(rel, header):
             return any(header == a or (a.endswith("/") and header.startswith(a)) for a in ok), folder
     if rel.startswith("cmd/"):
         return not PRIVATE.search(header), "cmd/"
+    if rel.startswith("lib/"):  # a folder of lib/ must have its rule
+        return False, os.path.dirname(rel) + "/ (a folder without a rule in includes.py)"
     return True, None
 
 

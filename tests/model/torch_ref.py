@@ -114,7 +114,7 @@ def forward(cfg, P, ids, targets, mask, drop_seed):
         m = m @ P[pre + "mlp.c_proj.weight"].T + P[pre + "mlp.c_proj.bias"]
         x = x + drop(m, cfg["dropout_resid"], 3 * l + 3)
     x = F.layer_norm(x, (C,), P["ln_f.weight"], P["ln_f.bias"], eps=1e-5)
-    logits = x @ P["lm_head.weight"].T
+    logits = x @ (P["lm_head.weight"] if "lm_head.weight" in P else P["wte"]).T  # tied: wte
     t = torch.where(mask.bool(), targets, torch.full_like(targets, -100))
     loss = F.cross_entropy(logits.reshape(B * T, -1), t.reshape(-1), ignore_index=-100)
     return logits, loss
@@ -198,7 +198,7 @@ def sizeable(g):
 
 def make_configs(n, seed):
     """Every attention variant with and without time-shift and positional
-    embedding, both GELUs, masks, dropout and two-step runs, at random tiny
+    embedding, both GELUs, tied and separate heads, masks, dropout and two-step runs, at random tiny
     sizes (T sometimes below the block size)."""
     rng = random.Random(seed)
     out = []
@@ -212,7 +212,7 @@ def make_configs(n, seed):
         cfg = dict(layers=rng.randint(1, 2), heads=H, embd=H * hs, block=block,
                    vocab=rng.randint(3, 20), attention=a, shift=s, pos=p, gelu=g,
                    B=rng.randint(1, 3), T=rng.choice([block, rng.randint(1, block)]),
-                   masked=i % 4 != 3, dropout=(i // 2) % 2 == 1, steps=2 if i % 3 == 2 else 1,
+                   masked=i % 4 != 3, tie=i % 5 == 2, dropout=(i // 2) % 2 == 1, steps=2 if i % 3 == 2 else 1,
                    perturb=i % 6 != 5,
                    seed=rng.randint(0, 2**31), clip=rng.choice([0.05, 0.5, 1e3]),
                    drops=[round(rng.uniform(0.05, 0.5), 3) for _ in range(3)])
@@ -235,6 +235,7 @@ def check_config(k, x, bindir, dump, tmp):
            "--dropout-resid", str(x["drops"][2]), "-o", init]
     cmd += ["--time-shift"] if x["shift"] else []
     cmd += [] if x["pos"] else ["--no-pos-emb"]
+    cmd += ["--tie-embeddings"] if x["tie"] else []
     run(cmd)
     args = dict(lr=1e-3, wd=0.1, clip=x["clip"], steps=x["steps"], dropout=x["seed"] + 7 if x["dropout"] else None)
     dcmd = [dump, init, out, str(x["B"]), str(x["T"]), str(x["seed"]), "--steps", str(args["steps"]),
@@ -294,7 +295,7 @@ def main():
             e, wg = check_config(k, x, a.bindir, a.dump, tmp)
             desc = (f"{x['attention']}{' shift' if x['shift'] else ''}{'' if x['pos'] else ' no-pos'} gelu {x['gelu']}"
                     f" L{x['layers']} H{x['heads']} C{x['embd']} block {x['block']} V{x['vocab']} B{x['B']} T{x['T']}"
-                    f"{' masked' if x['masked'] else ''}{' dropout' if x['dropout'] else ''} steps {x['steps']}"
+                    f"{' masked' if x['masked'] else ''}{' tied' if x['tie'] else ''}{' dropout' if x['dropout'] else ''} steps {x['steps']}"
                     f" clip {x['clip']}{' perturbed' if x['perturb'] else ''}")
             if a.v:
                 print(f"{k:3d} {desc}: " + " ".join(f"{n} {v:.1e}" for n, v in e.items()) + f" (grad: {wg})")

@@ -124,9 +124,48 @@ static void test_kv(void)
 	MUTATE(mg_kv_set_int(&bad, "n_head", 7), "model configuration: n_embd 512 is not divisible by n_head 7");
 	MUTATE(mg_kv_set_float(&bad, "dropout_embd", 1.5), "dropout_embd 1.5");
 	MUTATE(mg_kv_set_int(&bad, "pos_emb", 2), "pos_emb");
+	MUTATE(mg_kv_set_int(&bad, "tie_embeddings", 2), "tie_embeddings");
+	MUTATE(mg_kv_set_float(&bad, "tie_embeddings", 1.0),
+	       "key 'tie_embeddings' of the model configuration is not an integer");
 #undef MUTATE
+	/* tie_embeddings: written only when 1, so an untied HEAD is as before;
+	 * read as 0 when absent, and an explicit 0 is accepted */
+	CHECK(!mg_kv_find(&kv, "tie_embeddings"));
+	CHECK_EQ(back.tie_embeddings, 0);
+	CHECK_EQ(mg_kv_set_int(&kv, "tie_embeddings", 0), MG_OK);
+	CHECK_EQ(mg_gpt_config_from_kv(&kv, &back, &e), MG_OK);
+	CHECK(!memcmp(&c, &back, sizeof c));
+	mg_kv_free(&kv);
+	memset(&kv, 0, sizeof kv);
+	c.tie_embeddings = 1;
+	CHECK_EQ(mg_gpt_config_to_kv(&c, &kv, &e), MG_OK);
+	CHECK_EQ(kv.n, 14);
+	CHECK(kv.n == 14 && !strcmp(kv.e[13].key, "tie_embeddings") && kv.e[13].i == 1);
+	CHECK_EQ(mg_gpt_config_from_kv(&kv, &back, &e), MG_OK);
+	CHECK(!memcmp(&c, &back, sizeof c));
 	mg_kv_free(&bad);
 	mg_kv_free(&kv);
+}
+
+/* Tied embeddings: no lm_head tensor, V x C fewer parameters, the head at
+ * wte's offset. */
+static void test_tied_layout(void)
+{
+	mg_gpt_config c = seed_config();
+	mg_gpt *g, *u;
+	mg_err e;
+
+	CHECK_EQ(mg_gpt_create(&u, &c, &e), MG_OK);
+	c.tie_embeddings = 1;
+	CHECK_EQ(mg_gpt_create(&g, &c, &e), MG_OK);
+	CHECK_EQ(g->n_tensors + 1, u->n_tensors);
+	CHECK(mg_gpt_tensor_find(g, "lm_head.weight") == NULL);
+	CHECK_EQ(g->lm_head, g->wte);
+	CHECK_EQ(mg_gpt_n_params(&c) + (uint64_t)c.vocab_size * c.n_embd, u->n_params);
+	CHECK_EQ(mg_gpt_n_params(&c), g->n_params);
+	CHECK(!mg_gpt_tensor_find(g, "wte")->decay);
+	mg_gpt_free(g);
+	mg_gpt_free(u);
 }
 
 /* The tensor list of formats/checkpoint.md, in order. */
@@ -447,6 +486,7 @@ int main(void)
 	test_check();
 	test_kv();
 	test_layout();
+	test_tied_layout();
 	test_init();
 	test_io();
 	test_memory();

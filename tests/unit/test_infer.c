@@ -205,12 +205,14 @@ static void check_variants(void)
 		{ "vanilla no-pos erf", 3, 2, 48, 13, 29, MG_ATTN_VANILLA, 0, 0, MG_GELU_ERF },
 		{ "odd sizes (hs 5, T 11, C 30)", 1, 6, 30, 11, 70, MG_ATTN_CIRCULANT, 1, 1, MG_GELU_TANH },
 		{ "wide heads (hs 72)", 2, 1, 72, 9, 20, MG_ATTN_TIME_WEIGHTING, 0, 1, MG_GELU_TANH },
+		{ "vanilla tied embeddings", 2, 4, 64, 16, 37, MG_ATTN_VANILLA, 0, 1, MG_GELU_TANH },
 	};
 
 	for (size_t i = 0; i < sizeof v / sizeof *v; i++) {
 		mg_gpt_config c = config(v[i].L, v[i].H, v[i].C, v[i].T, v[i].V, v[i].attention, v[i].shift,
 					 v[i].pos_emb, v[i].gelu);
 		uint32_t T = c.block_size;
+		c.tie_embeddings = strstr(v[i].tag, "tied") != NULL;
 		check_forced(v[i].tag, &c, 1, 1);
 		check_forced(v[i].tag, &c, 1, 2 * T + 3); /* a prompt longer than the block */
 		check_forced(v[i].tag, &c, T / 2, 3);
