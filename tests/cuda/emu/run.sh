@@ -32,5 +32,5 @@ g++ -shared -Wl,--no-undefined -o "$out/mygpt-cuda-emu.so" "$out"/cuda_*.o "$out
 sed -e 's/{ 1, 130, 96, 3, 1000 },//' -e 's/test_vector((size_t)3 << 22);/test_vector(70000);/' \
 	tests/cuda/test_cuda_backend.c > "$out/test.c"
 cc -std=gnu11 -O1 -g -fopenmp -Ilib -c -o "$out/test.o" "$out/test.c"
-cc -fopenmp -o "$out/test" "$out/test.o" $(find build/lib -name "*.o" | sort) -lopenblas -lz -lm -ldl
+cc -fopenmp -o "$out/test" "$out/test.o" $(find build/lib -name "*.o" | sort) -lopenblas -lz -lm -ldl -lpng
 MYGPT_CUDA_MODULE="$PWD/$out/mygpt-cuda-emu.so" "$out/test"
