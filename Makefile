@@ -171,6 +171,12 @@ $(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(BUILD)/libmygpt.a
 $(BUILD)/tests/bench/%: tests/bench/%.c $(BUILD)/libmygpt.a $(BUILD)/flags
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) -o $@ $< $(BUILD)/libmygpt.a $(LDLIBS)
+ifeq ($(MPI),1)
+# the sum across ranks alone (bench-mpi.sh): linked with MPI as gpt-train is
+$(BUILD)/tests/bench/allreduce: tests/bench/allreduce.c $(MPI_OBJ) $(BUILD)/libmygpt.a $(BUILD)/flags
+	@mkdir -p $(@D)
+	$(MPI_CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) -o $@ $< $(MPI_OBJ) $(BUILD)/libmygpt.a $(LDLIBS)
+endif
 # --- end of benchmarks
 
 # Debian packages the build and the tests need; installed when missing (as

@@ -1327,9 +1327,11 @@ static void apply_ranks(const opts *o, mg_train_state *s)
 
 /* Refuses a job whose ranks read different data or were given different
  * options (a launcher running several command lines): the data's
- * fingerprints and sizes, and the run's state, must be rank 0's. */
-static void check_ranks(const run *r, const mg_train_data *train, const mg_train_state *s)
+ * fingerprints and sizes, the run's state and the checkpoint named (which
+ * rank 0 alone reads), must be rank 0's. */
+static void check_ranks(const run *r, const mg_train_data *train, const mg_train_state *s, const char *ck_name)
 {
+	char ck[4096] = { 0 };
 	uint64_t d[4] = { mg_train_data_fingerprint(train), mg_train_data_tokens(train),
 			  r->val ? mg_train_data_fingerprint(r->val) : 0, r->val ? mg_train_data_tokens(r->val) : 0 };
 	uint64_t h[9] = { s->step, s->batch, s->micro_batch, s->seed, s->order, s->iters, s->epochs, 0, 0 };
@@ -1348,6 +1350,12 @@ static void check_ranks(const run *r, const mg_train_data *train, const mg_train
 	if (bad >= 0)
 		die_all(NULL, "rank %d was given different options (batch, micro-batch, seed, order, length, rate or "
 			      "clipping) than rank 0: every rank must run the same command", bad);
+	snprintf(ck, sizeof ck, "%s", ck_name);
+	if (mg_comm_check_same(comm, ck, sizeof ck, &bad, &e))
+		cli_die(NULL, "%s", e.msg);
+	if (bad >= 0)
+		die_all(ck_name, "rank %d was given another checkpoint (rank 0 reads this one for every rank): every rank "
+				 "must run the same command", bad);
 }
 
 /* OpenMP threads wait passively unless the environment says otherwise */
@@ -1462,7 +1470,7 @@ int main(int argc, char **argv)
 	if (o.have_early_stop && o.early_stop && !r.val)
 		cli_usage_error("--early-stop needs validation data (--val or --val-split)");
 	if (comm->size > 1)
-		check_ranks(&r, train, &st);
+		check_ranks(&r, train, &st, ck_name);
 	if (comm->rank) /* rank 0 writes every output */
 		o.best = o.log = NULL, o.sample_every = 0;
 

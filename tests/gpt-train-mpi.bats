@@ -207,7 +207,7 @@ sigterm_ranks() {
 	sigterm_ranks 0 1
 }
 
-@test "gpt-train-mpi: ranks that read different data or run different options are refused before training" {
+@test "gpt-train-mpi: ranks that read different data, run different options or name another checkpoint are refused before training" {
 	a=(gpt-train -q -j 1 --iters 2 --batch 4 -o x.ckpt "$(F small.ckpt)")
 	run -1 --separate-stderr mpirun --oversubscribe --allow-run-as-root -np 1 "${a[@]}" --data "$(F text.tok)" : \
 		-np 1 "${a[@]}" --data "$(F other.tok)"
@@ -217,6 +217,13 @@ sigterm_ranks() {
 	run -1 --separate-stderr mpirun --oversubscribe --allow-run-as-root -np 1 "${a[@]}" --data "$(F text.tok)" : \
 		-np 1 "${a[@]}" --data "$(F text.tok)" -s 7
 	assert_equal "${stderr_lines[0]}" "gpt-train: rank 1 was given different options (batch, micro-batch, seed, order, length, rate or clipping) than rank 0: every rank must run the same command"
+	[ ! -e x.ckpt ]
+	# rank 0 alone reads the checkpoint: another one named elsewhere is refused
+	cp "$(F small.ckpt)" copy.ckpt
+	run -1 --separate-stderr mpirun --oversubscribe --allow-run-as-root -np 1 "${a[@]}" --data "$(F text.tok)" : \
+		-np 1 gpt-train -q -j 1 --iters 2 --batch 4 -o x.ckpt --data "$(F text.tok)" copy.ckpt
+	assert_equal "${stderr_lines[0]}" "gpt-train: $(F small.ckpt): rank 1 was given another checkpoint (rank 0 reads this one for every rank): every rank must run the same command"
+	assert_equal "$(grep -c '^gpt-train' <<< "$stderr")" 1
 	[ ! -e x.ckpt ]
 }
 
