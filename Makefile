@@ -86,6 +86,8 @@ endif
 # the wrapper around our compiler (Open MPI's and MPICH's variables)
 MPI_CC = OMPI_CC='$(CC)' MPICH_CC='$(CC)' $(MPICC)
 MPI_OBJ = $(BUILD)/mpi/lib/dist/comm_mpi.o
+# the tests of a gpt-train without MPI (tagged nompi) do not apply
+MPI_TAGS = ,!nompi
 else
 # the mpi tests (tests/gpt-train-mpi.bats) need a gpt-train with MPI
 MPI_TAGS = ,!mpi
