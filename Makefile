@@ -68,11 +68,36 @@ CUDA_LDLIBS = -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcuda
 endif
 endif
 
+# MPI: gpt-train's data-parallel runs (lib/dist/comm_mpi.c, the one file
+# that includes mpi.h) are built when mpicc is found; MPI=0 skips them,
+# MPI=1 makes a missing mpicc an error. mpicc compiles that file and links
+# gpt-train alone: no other program links libmpi (tests/house.bats).
+MPICC ?= $(shell command -v mpicc 2>/dev/null)
+ifeq ($(origin MPI),undefined)
+MPI = $(if $(MPICC),1,0)
+ifeq ($(MPICC),)
+$(info mpi: mpicc not found: gpt-train runs in one process only (MPI=1 to require MPI))
+endif
+endif
+ifeq ($(MPI),1)
+ifeq ($(MPICC),)
+$(error MPI=1 but mpicc was not found (install libopenmpi-dev, or set MPICC))
+endif
+# the wrapper around our compiler (Open MPI's and MPICH's variables)
+MPI_CC = OMPI_CC='$(CC)' MPICH_CC='$(CC)' $(MPICC)
+MPI_OBJ = $(BUILD)/mpi/lib/dist/comm_mpi.o
+# the tests of a gpt-train without MPI (tagged nompi) do not apply
+MPI_TAGS = ,!nompi
+else
+# the mpi tests (tests/gpt-train-mpi.bats) need a gpt-train with MPI
+MPI_TAGS = ,!mpi
+endif
+
 TOOLS = adder-gen gpt-init bpe-encode bpe-train gpt-train gpt-sample gpt-convert mygpt-info img-quantize
 BINS = $(TOOLS:%=$(BIN)/%)
 # scripts installed beside the tools (each has a page in man/)
 SCRIPTS = $(BIN)/mygpt-plot-loss
-LIB_SRC = $(sort $(shell find lib -name '*.c'))
+LIB_SRC = $(sort $(filter-out lib/dist/comm_mpi.c,$(shell find lib -name '*.c')))
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ = $(BUILD)/cmd/common/cli.o
 UNIT_SRC = $(wildcard tests/unit/*.c)
@@ -93,8 +118,8 @@ $(BIN)/mygpt-plot-loss: examples/plot-loss.sh
 # either rebuilds everything (build/flags is rewritten only when it differs).
 $(BUILD)/flags: FORCE
 	@mkdir -p $(BUILD)
-	@echo '$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) $(LDLIBS) $(NVCC) $(NVCCFLAGS)' | cmp -s - $@ || \
-	  echo '$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) $(LDLIBS) $(NVCC) $(NVCCFLAGS)' > $@
+	@echo '$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) $(LDLIBS) $(NVCC) $(NVCCFLAGS) mpi=$(MPI) $(MPICC)' | cmp -s - $@ || \
+	  echo '$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) $(LDLIBS) $(NVCC) $(NVCCFLAGS) mpi=$(MPI) $(MPICC)' > $@
 
 $(BUILD)/%.o: %.c $(BUILD)/flags | deps-build
 	@mkdir -p $(@D)
@@ -120,6 +145,20 @@ $(BIN)/%: $(BUILD)/cmd/%.o $(CLI_OBJ) $(BUILD)/libmygpt.a
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(CLI_OBJ) $(BUILD)/libmygpt.a $(LDLIBS)
 
+ifeq ($(MPI),1)
+$(MPI_OBJ): lib/dist/comm_mpi.c $(BUILD)/flags | deps-build
+	@mkdir -p $(@D)
+	$(MPI_CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c -o $@ $<
+
+$(BUILD)/cmd/gpt-train.o: cmd/gpt-train.c $(BUILD)/flags | deps-build
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -DMG_HAVE_MPI $(CFLAGS) $(WARN) -c -o $@ $<
+
+$(BIN)/gpt-train: $(BUILD)/cmd/gpt-train.o $(CLI_OBJ) $(MPI_OBJ) $(BUILD)/libmygpt.a
+	@mkdir -p $(BIN)
+	$(MPI_CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(CLI_OBJ) $(MPI_OBJ) $(BUILD)/libmygpt.a $(LDLIBS)
+endif
+
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libmygpt.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libmygpt.a $(LDLIBS)
 
@@ -134,6 +173,12 @@ $(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(BUILD)/libmygpt.a
 $(BUILD)/tests/bench/%: tests/bench/%.c $(BUILD)/libmygpt.a $(BUILD)/flags
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) -o $@ $< $(BUILD)/libmygpt.a $(LDLIBS)
+ifeq ($(MPI),1)
+# the sum across ranks alone (bench-mpi.sh): linked with MPI as gpt-train is
+$(BUILD)/tests/bench/allreduce: tests/bench/allreduce.c $(MPI_OBJ) $(BUILD)/libmygpt.a $(BUILD)/flags
+	@mkdir -p $(@D)
+	$(MPI_CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) -o $@ $< $(MPI_OBJ) $(BUILD)/libmygpt.a $(LDLIBS)
+endif
 # --- end of benchmarks
 
 # Debian packages the build and the tests need; installed when missing (as
@@ -149,7 +194,7 @@ deps:
 
 check: all deps-check $(UNITS) $(DRIVERS) $(TEST_TOOLS)
 	@set -e; for t in $(UNITS); do echo "unit $$t"; ./$$t; done
-	MYGPT_BIN=$(abspath $(BIN)) MYGPT_BUILD=$(abspath $(BUILD)) bats --filter-tags '!slow$(BATS_TAGS)' tests
+	MYGPT_BIN=$(abspath $(BIN)) MYGPT_BUILD=$(abspath $(BUILD)) bats --filter-tags '!slow$(BATS_TAGS)$(MPI_TAGS)' tests
 
 # The main job on bundled data (see README.md): nanoGPT's character-level
 # Shakespeare on the CPU, with its validation loss and a sample.
@@ -157,7 +202,7 @@ demo: all deps-demo
 	$(MAKE) -C examples/shakespeare-char SIZE=full BIN=$(CURDIR)/bin
 
 check-slow: all deps-check $(UNITS) $(DRIVERS) $(TEST_TOOLS)
-	MYGPT_BIN=$(abspath $(BIN)) MYGPT_BUILD=$(abspath $(BUILD)) bats tests
+	MYGPT_BIN=$(abspath $(BIN)) MYGPT_BUILD=$(abspath $(BUILD)) bats $(if $(MPI_TAGS),--filter-tags '$(MPI_TAGS:,%=%)') tests
 	$(MAKE) fuzz FUZZ_TIME=20
 
 # check on a build with AddressSanitizer, UndefinedBehaviorSanitizer and
@@ -169,7 +214,7 @@ check-asan:
 	ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:exitcode=99:abort_on_error=0 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:exitcode=99 \
 	LSAN_OPTIONS=exitcode=99 \
-	$(MAKE) BUILD=build-asan BIN=bin-asan CUDA=0 OPT='$(ASAN_FLAGS)' BATS_TAGS=',!no-asan' check
+	$(MAKE) BUILD=build-asan BIN=bin-asan CUDA=0 MPI=0 OPT='$(ASAN_FLAGS)' BATS_TAGS=',!no-asan' check
 
 bench: all
 	@sh tests/bench/run

@@ -5,6 +5,7 @@
  * atomic files lib/io/outfile.h. */
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,6 +22,10 @@
 #include "io/outfile.h"
 #include "io/tokstream.h"
 #include "bpe/bpe_encode.h"
+#include "dist/comm.h"
+#ifdef MG_HAVE_MPI
+#include "dist/comm_mpi.h"
+#endif
 #include "infer/generate.h"
 #include "model/gpt.h"
 #include "model/gpt_memory.h"
@@ -208,6 +213,60 @@ static void signals_catch(void)
 }
 
 static const char *signal_name(int sig) { return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP"; }
+
+/* ------------------------------------------------------------ ranks */
+
+/* The ranks of the run (dist/comm.h): one, or those of mpirun or srun when
+ * this gpt-train was built with MPI. Rank 0 alone reads the checkpoint,
+ * writes every output and prints; errors print on the rank that meets
+ * them. */
+static mg_comm *comm;
+/* Set where every rank leaves together (the end of the run, a refusal of
+ * the job's inputs): the exit waits for the others; any other exit of one
+ * rank (an error it met alone) ends the whole job (MPI_Abort), since the
+ * others would wait for it in their next sum. */
+static int lockstep;
+
+static void comm_exit(void)
+{
+	mg_err e;
+
+	fflush(stdout);
+	fflush(stderr);
+	if (!lockstep)
+		mg_comm_abort(comm, CLI_EXIT_ERROR);
+	mg_comm_barrier(comm, &e);
+	mg_comm_free(comm);
+}
+
+static void comm_open(void)
+{
+	int n = mg_comm_launched();
+	mg_err e;
+
+	comm = mg_comm_single();
+#ifdef MG_HAVE_MPI
+	if (n) {
+		if (mg_comm_mpi_open(&comm, &e))
+			cli_die(NULL, "%s", e.msg);
+		if (comm->size > 1)
+			atexit(comm_exit);
+		else
+			lockstep = 1, atexit(comm_exit); /* MPI_Finalize at the exit */
+		return;
+	}
+#endif
+	(void)e;
+	if (n > 1)
+		cli_die(NULL, "started as one of %d ranks, but this gpt-train was built without MPI (see gpt-train(1))", n);
+}
+
+/* Every rank leaves with status code after the others reach the same call. */
+_Noreturn static void exit_all(int code)
+{
+	lockstep = 1;
+	exit(code);
+}
 
 /* ------------------------------------------------------------ text */
 
@@ -558,7 +617,37 @@ typedef struct run {
 	/* the rescue file (the checkpoint written where it could be) */
 	char rescue[4096];
 	uint64_t rescue_step;
+	/* the stop the ranks agreed on (agree_stop): a signal, and its reason */
+	int sig;
+	double *slots;
 } run;
+
+/* The signal that stops the run: in one process the flag of the handler;
+ * with several ranks the one they agreed on, so that every rank stops
+ * after the same step (a signal may reach some of them only, or late). */
+static int stop_now(const run *r) { return comm->size == 1 ? stop_sig : r->sig; }
+
+/* With several ranks, every rank learns the signals and stop reasons of
+ * all (the first rank's that has one wins). */
+static void agree_stop(run *r)
+{
+	int R = comm->size;
+	mg_err e;
+
+	if (R == 1)
+		return;
+	memset(r->slots, 0, 2 * (size_t)R * sizeof *r->slots);
+	r->slots[2 * comm->rank] = stop_sig;
+	r->slots[2 * comm->rank + 1] = r->stop;
+	if (mg_comm_sum_f64(comm, r->slots, 2 * (size_t)R, &e))
+		cli_die(NULL, "%s", e.msg);
+	for (int i = 0; i < R; i++) {
+		if (!r->sig && r->slots[2 * i])
+			r->sig = (int)r->slots[2 * i];
+		if (!r->stop && r->slots[2 * i + 1])
+			r->stop = (int)r->slots[2 * i + 1];
+	}
+}
 
 /* Dies when the backend has met an error (a GPU fault): the model's values
  * are then undefined, so nothing more is written. */
@@ -806,6 +895,9 @@ _Noreturn static void run_nonfinite(run *r, const mg_trainer_step_info *in)
 	mg_err e;
 
 	progress_clear(r);
+	lockstep = 1; /* every rank meets the same value */
+	if (comm->rank)
+		exit(CLI_EXIT_ERROR);
 	mg_train_log_abort(r->log); /* keeps its rows */
 	if (!out) {
 		/* not to standard output: what reads it would take a run that
@@ -958,7 +1050,7 @@ static void run_train(run *r)
 	mg_err e;
 
 	r->iv_first = s->step + 1;
-	while (!mg_trainer_done(r->tr) && !stop_sig && !r->stop) {
+	while (!mg_trainer_done(r->tr) && !stop_now(r) && !r->stop) {
 		double t0 = mg_clock_now(), dt;
 		int done, ending, do_eval, do_log;
 
@@ -981,13 +1073,14 @@ static void run_train(run *r)
 		done = mg_trainer_done(r->tr);
 		if (o->max_time >= 0 && !done && mg_clock_now() - r->t_start >= o->max_time)
 			r->stop = STOP_TIME;
+		agree_stop(r);
 		ending = done || r->stop;
 		progress_draw(r, &in, ending);
-		if (r->steps_run == 5 && !ending && !stop_sig && !o->quiet)
+		if (r->steps_run == 5 && !ending && !stop_now(r) && !o->quiet)
 			run_estimate(r);
 
-		do_eval = r->val && !stop_sig && ((s->eval_every ? s->step % s->eval_every == 0 : in.epoch_end) || ending);
-		do_log = s->step % o->log_every == 0 || do_eval || ending || stop_sig;
+		do_eval = r->val && !stop_now(r) && ((s->eval_every ? s->step % s->eval_every == 0 : in.epoch_end) || ending);
+		do_log = s->step % o->log_every == 0 || do_eval || ending || stop_now(r);
 		if (do_log && !o->quiet && r->tty) { /* the line of the interval stays */
 			progress_draw(r, &in, 1);
 			fputc('\n', stderr);
@@ -999,7 +1092,7 @@ static void run_train(run *r)
 			do_eval = run_eval(r); /* may decide an early stop */
 		if (do_log)
 			run_log_row(r, &in, do_eval);
-		if (o->save_every && s->step % o->save_every == 0 && !done && !r->stop && !stop_sig) {
+		if (o->save_every && s->step % o->save_every == 0 && !done && !r->stop && !stop_now(r) && comm->rank == 0) {
 			if (!save_or_rescue(r, o->out, 0, "", " (training goes on)")) {
 				if (r->rescue[0] && r->rescue_step < s->step) /* -o holds a later state */
 					remove(r->rescue), r->rescue[0] = 0;
@@ -1012,6 +1105,7 @@ static void run_train(run *r)
 		}
 		if (o->sample_every && r->prompt.n && s->step % o->sample_every == 0)
 			run_sample(r);
+		agree_stop(r); /* a stop decided in the evaluation or the log */
 	}
 	progress_clear(r);
 }
@@ -1152,6 +1246,118 @@ static void print_summary(const run *r)
 	fputc('\n', stderr);
 }
 
+/* ------------------------------------------------------------ several ranks */
+
+/* A usage error that every rank meets: rank 0 says it, all leave with 2. */
+__attribute__((format(printf, 1, 2))) _Noreturn static void usage_all(const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	lockstep = 1;
+	if (comm->rank)
+		exit(CLI_EXIT_USAGE);
+	cli_usage_error("%s", msg);
+}
+
+/* An error that every rank meets: rank 0 says it, all leave with 1. */
+__attribute__((format(printf, 2, 3))) _Noreturn static void die_all(const char *file, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	lockstep = 1;
+	if (comm->rank)
+		exit(CLI_EXIT_ERROR);
+	cli_die(file, "%s", msg);
+}
+
+/* The checkpoint, read by rank 0 alone (it may be on rank 0's disk only,
+ * or standard input) and sent to every rank. */
+static void read_ckpt_shared(const char *path, mg_ckpt *ck, const char **name)
+{
+	FILE *f = NULL, *m;
+	uint8_t *buf;
+	size_t n;
+	mg_err e;
+
+	if (!comm->rank)
+		f = cli_open_in(path, name);
+	else
+		*name = !path || !strcmp(path, "-") ? "<stdin>" : path;
+	if (mg_comm_bcast_file(comm, f, &buf, &n, &e))
+		die_all(*name, "%s", e.msg);
+	if (f)
+		cli_close_in(f, *name);
+	if (!(m = fmemopen(buf, n, "rb")))
+		cli_die(NULL, "out of memory");
+	if (mg_ckpt_read(m, ck, &e)) {
+		lockstep = 1; /* the same bytes on every rank: the same error */
+		if (comm->rank)
+			exit(CLI_EXIT_ERROR);
+		cli_die_err(*name, &e);
+	}
+	fclose(m);
+	free(buf);
+}
+
+/* The global batch is the one-process run's; each rank takes an equal
+ * share of its micro-batches: a micro-batch at most batch / ranks (the
+ * stored or default one is lowered to that). */
+static void apply_ranks(const opts *o, mg_train_state *s)
+{
+	uint32_t R = (uint32_t)comm->size, share;
+
+	if (s->batch % R)
+		usage_all("--batch %u is not divisible by the %u ranks (each takes an equal share of every batch)", s->batch,
+			  R);
+	share = s->batch / R;
+	if (s->micro_batch > share && o->have_micro)
+		usage_all("--micro-batch %u is larger than a rank's share of the batch (%u of %u over %u ranks)",
+			  s->micro_batch, share, s->batch, R);
+	if (s->micro_batch > share)
+		s->micro_batch = share;
+}
+
+/* Refuses a job whose ranks read different data or were given different
+ * options (a launcher running several command lines): the data's
+ * fingerprints and sizes, the run's state and the checkpoint named (which
+ * rank 0 alone reads), must be rank 0's. */
+static void check_ranks(const run *r, const mg_train_data *train, const mg_train_state *s, const char *ck_name)
+{
+	char ck[4096] = { 0 };
+	uint64_t d[4] = { mg_train_data_fingerprint(train), mg_train_data_tokens(train),
+			  r->val ? mg_train_data_fingerprint(r->val) : 0, r->val ? mg_train_data_tokens(r->val) : 0 };
+	uint64_t h[9] = { s->step, s->batch, s->micro_batch, s->seed, s->order, s->iters, s->epochs, 0, 0 };
+	int bad;
+	mg_err e;
+
+	memcpy(&h[7], &s->lr.lr, sizeof(double));
+	memcpy(&h[8], &s->grad_clip, sizeof(double));
+	if (mg_comm_check_same(comm, d, sizeof d, &bad, &e))
+		cli_die(NULL, "%s", e.msg);
+	if (bad >= 0)
+		die_all(r->data_name, "rank %d reads different data (its training or validation data differs from rank 0's): "
+				      "every rank must read the same files", bad);
+	if (mg_comm_check_same(comm, h, sizeof h, &bad, &e))
+		cli_die(NULL, "%s", e.msg);
+	if (bad >= 0)
+		die_all(NULL, "rank %d was given different options (batch, micro-batch, seed, order, length, rate or "
+			      "clipping) than rank 0: every rank must run the same command", bad);
+	snprintf(ck, sizeof ck, "%s", ck_name);
+	if (mg_comm_check_same(comm, ck, sizeof ck, &bad, &e))
+		cli_die(NULL, "%s", e.msg);
+	if (bad >= 0)
+		die_all(ck_name, "rank %d was given another checkpoint (rank 0 reads this one for every rank): every rank "
+				 "must run the same command", bad);
+}
+
 /* OpenMP threads wait passively unless the environment says otherwise */
 CLI_THREADS_PASSIVE
 
@@ -1177,6 +1383,11 @@ int main(int argc, char **argv)
 
 	cli_init("gpt-train", usage);
 	parse(argc, argv, &o);
+	comm_open();
+	if (comm->rank)
+		o.quiet = 1, o.verbose = 0; /* rank 0 prints */
+	if (comm->size > 1 && (!strcmp(o.data, "-") || (o.val && !strcmp(o.val, "-"))))
+		usage_all("with several ranks --data and --val must be files: every rank reads them");
 	/* after --help: a checkpoint that cannot reach standard output (a pipe
 	 * whose reader is gone) goes to the rescue file, and a log that cannot
 	 * be written stops the run with its checkpoint: EPIPE, not death by
@@ -1190,19 +1401,27 @@ int main(int argc, char **argv)
 	if (mg_backend_select(&be, o.device, &e))
 		cli_die(o.device, "%s", e.msg);
 	/* fail before hours of work, not after: the outputs must be writable */
-	if (!o.eval_only) /* which writes text only */
+	if (!o.eval_only && !comm->rank) /* which writes text only */
 		cli_out_check(o.out, 1, o.force);
-	if (o.best)
+	if (o.best && !comm->rank)
 		cli_out_check(o.best, 1, 1);
 	mg_threads_set(o.threads);
 
 	/* the model, and the run it continues */
-	ck_f = cli_open_in(o.ckpt, &ck_name);
-	if (mg_ckpt_read_mapped(ck_f, &ck, &e))
-		cli_die_err(ck_name, &e);
-	cli_close_in(ck_f, ck_name);
-	if (!o.eval_only && mg_gpt_ckpt_trainable(&ck, &e)) /* quantized: --eval-only only */
+	if (comm->size == 1) {
+		ck_f = cli_open_in(o.ckpt, &ck_name);
+		if (mg_ckpt_read_mapped(ck_f, &ck, &e))
+			cli_die_err(ck_name, &e);
+		cli_close_in(ck_f, ck_name);
+	} else {
+		read_ckpt_shared(o.ckpt, &ck, &ck_name);
+	}
+	if (!o.eval_only && mg_gpt_ckpt_trainable(&ck, &e)) { /* quantized: --eval-only only */
+		lockstep = 1; /* the same bytes on every rank: the same refusal */
+		if (comm->rank)
+			exit(CLI_EXIT_ERROR);
 		cli_die(ck_name, "%s", e.msg);
+	}
 	if (mg_train_setup_resume(&ck, o.restart, &st, &resuming, &e))
 		cli_die(ck_name, "%s (--restart starts a new run from its parameters)", e.msg);
 	if (o.have_dropout && mg_gpt_config_set_dropout(&ck.config, o.dropout, &e))
@@ -1213,6 +1432,8 @@ int main(int argc, char **argv)
 	mg_ckpt_drop_data(&ck); /* the model holds its own copy */
 	cfg = mg_gpt_config_of(g);
 	apply_opts(&o, &st, resuming);
+	if (comm->size > 1 && !o.eval_only)
+		apply_ranks(&o, &st);
 	if (mg_train_state_check(&st, &e))
 		cli_usage_error("%s", e.msg);
 	/* --iters counts from step 0: a target behind the checkpoint trains nothing */
@@ -1251,6 +1472,10 @@ int main(int argc, char **argv)
 		cli_usage_error("--best needs validation data (--val or --val-split)");
 	if (o.have_early_stop && o.early_stop && !r.val)
 		cli_usage_error("--early-stop needs validation data (--val or --val-split)");
+	if (comm->size > 1)
+		check_ranks(&r, train, &st, ck_name);
+	if (comm->rank) /* rank 0 writes every output */
+		o.best = o.log = NULL, o.sample_every = 0;
 
 	/* the run */
 	max_len = mg_train_data_max_len(train);
@@ -1265,6 +1490,9 @@ int main(int argc, char **argv)
 	}
 	if (mg_trainer_init(&r.tr, g, train, &st, max_len, &e))
 		cli_die(be->device ? be->name : NULL, "%s", e.msg);
+	mg_trainer_set_comm(r.tr, comm);
+	if (!(r.slots = calloc(2 * (size_t)comm->size, sizeof *r.slots)))
+		cli_die(NULL, "out of memory");
 	device_check(g);
 	if (o.eval_only) {
 		mg_gpt_loss vl;
@@ -1274,7 +1502,8 @@ int main(int argc, char **argv)
 		device_check(g);
 		if (rc)
 			cli_die(e.code == MG_E_INTERRUPTED ? NULL : r.val_name, "%s", e.msg);
-		printf("val loss %.6f over %llu targets\n", vl.mean, (unsigned long long)vl.count);
+		if (!comm->rank)
+			printf("val loss %.6f over %llu targets\n", vl.mean, (unsigned long long)vl.count);
 		cli_close_stdout();
 		if (!o.quiet)
 			fprintf(stderr, "%s: evaluated step %llu on %s in %.1f s\n", cli_prog(),
@@ -1286,7 +1515,8 @@ int main(int argc, char **argv)
 		mg_tokstream_data_free(&vdata);
 		mg_gpt_free(g);
 		mg_ckpt_free(&ck);
-		return CLI_EXIT_OK;
+		free(r.slots);
+		exit_all(CLI_EXIT_OK);
 	}
 	if (resuming && o.have_epochs && mg_trainer_done(r.tr) &&
 	    st.epoch + (st.epoch_pos >= mg_trainer_epoch_len(r.tr)) > o.epochs)
@@ -1313,6 +1543,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: the run is complete at step %llu: nothing to train\n", cli_prog(),
 			(unsigned long long)st.step);
 	run_train(&r);
+	lockstep = 1; /* every rank is here, after the same step */
+	if (comm->size == 1)
+		r.sig = stop_sig; /* also one that came after the last step */
 	if (r.log && mg_train_log_close(r.log, &e)) {
 		cli_warn(o.log, "%s", e.msg);
 		r.stop = STOP_LOG;
@@ -1326,9 +1559,9 @@ int main(int argc, char **argv)
 	if (!o.quiet) {
 		const char *dest = o.out && strcmp(o.out, "-") ? o.out : "standard output";
 		unsigned long long step = (unsigned long long)mg_trainer_state(r.tr)->step;
-		if (stop_sig)
+		if (r.sig)
 			fprintf(stderr, "%s: %s: stopping after step %llu; writing the checkpoint to %s\n", cli_prog(),
-				signal_name(stop_sig), step, dest);
+				signal_name(r.sig), step, dest);
 		else if (r.stop == STOP_TIME)
 			fprintf(stderr, "%s: --max-time %s reached: stopping after step %llu; writing the checkpoint to %s\n",
 				cli_prog(), o.max_time_arg, step, dest);
@@ -1344,9 +1577,10 @@ int main(int argc, char **argv)
 
 	/* the result: resumable when the run was cut short; where it cannot
 	 * go, to the rescue file */
-	if (stop_sig || r.stop == STOP_TIME || r.stop == STOP_LOG)
+	if (r.sig || r.stop == STOP_TIME || r.stop == STOP_LOG)
 		r.write_flags = 0;
-	failed = save_or_rescue(&r, o.out && strcmp(o.out, "-") ? o.out : NULL, r.write_flags, "", "");
+	if (!comm->rank)
+		failed = save_or_rescue(&r, o.out && strcmp(o.out, "-") ? o.out : NULL, r.write_flags, "", "");
 	if (!failed && r.rescue[0]) /* a periodic save's rescue: -o now holds a later state */
 		remove(r.rescue);
 	if (!o.quiet)
@@ -1368,10 +1602,16 @@ int main(int argc, char **argv)
 	mg_ids_free(&r.prompt);
 	mg_gpt_free(g);
 	mg_ckpt_free(&ck);
-	if (stop_sig) {
+	free(r.slots);
+	if (r.sig) {
 		/* die of the signal: the shell sees 128 + its number (130 for SIGINT) */
-		int sig = stop_sig;
+		int sig = r.sig;
 		fflush(stderr);
+		if (comm->size > 1 || comm->free) { /* leave the job first: the others wait for rank 0's save */
+			mg_comm_barrier(comm, &e);
+			mg_comm_free(comm);
+			comm = mg_comm_single();
+		}
 		signal(sig, SIG_DFL);
 		raise(sig);
 	}

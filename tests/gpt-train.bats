@@ -1213,3 +1213,18 @@ omp_policy() {
 	run -0 --separate-stderr env LD_DEBUG=files gpt-train --version
 	[ "$(printf '%s\n' "$stderr" | grep -c 'initialize program: ')" -eq 1 ]
 }
+
+# bats test_tags=nompi
+@test "gpt-train: built without MPI, it refuses to run as one of several ranks" {
+	run -1 --separate-stderr env OMPI_COMM_WORLD_SIZE=2 gpt-train -q --data "$(F text.tok)" --iters 1 \
+		-o "$BATS_TEST_TMPDIR/x.ckpt" "$(F tiny.ckpt)"
+	assert_equal "$stderr" "gpt-train: started as one of 2 ranks, but this gpt-train was built without MPI (see gpt-train(1))"
+	run -1 --separate-stderr env PMI_SIZE=3 gpt-train -q --data "$(F text.tok)" --iters 1 \
+		-o "$BATS_TEST_TMPDIR/x.ckpt" "$(F tiny.ckpt)"
+	assert_equal "$stderr" "gpt-train: started as one of 3 ranks, but this gpt-train was built without MPI (see gpt-train(1))"
+	[ ! -e "$BATS_TEST_TMPDIR/x.ckpt" ]
+	# a job of one rank is one process
+	run -0 env OMPI_COMM_WORLD_SIZE=1 gpt-train -q --data "$(F text.tok)" --iters 1 -o "$BATS_TEST_TMPDIR/x.ckpt" \
+		"$(F tiny.ckpt)"
+	[ -e "$BATS_TEST_TMPDIR/x.ckpt" ]
+}

@@ -10,6 +10,7 @@
 #include "core/rng.h"
 #include "io/ckpt.h"
 #include "io/outfile.h"
+#include "model/gpt_grads.h"
 
 #define KEY_DROPOUT 0x64726f706f757431ull /* "dropout1" */
 
@@ -18,6 +19,11 @@ struct mg_trainer {
 	mg_train_data *train;
 	mg_train_state st;
 	mg_train_data_batch b;
+	mg_comm *comm;   /* the ranks; mg_comm_single() by default */
+	float *acc;      /* host: the sum of a rank's micro-batches, or the device's gradients staged */
+	float *stage;    /* host: a micro-batch's gradients staged from a device */
+	double *stats;   /* a step's or an evaluation's sums, one slot per micro-batch */
+	size_t stats_n;
 };
 
 static uint64_t mix(uint64_t h, uint64_t v) { return mg_hash64(h ^ mg_hash64(v)); }
@@ -39,6 +45,7 @@ int mg_trainer_init(mg_trainer **out, mg_gpt *g, mg_train_data *train, const mg_
 	tr->g = g;
 	tr->train = train;
 	tr->st = *s;
+	tr->comm = mg_comm_single();
 	/* a quantized model evaluates only: forward buffers */
 	if ((rc = mg_gpt_alloc(g, s->micro_batch, max_len, mg_gpt_trainable(g, NULL) ? 0 : MG_GPT_ALLOC_TRAIN, e)) ||
 	    (rc = mg_train_data_batch_init(&tr->b, s->micro_batch, mg_gpt_config_of(g)->block_size, e))) {
@@ -54,8 +61,13 @@ void mg_trainer_free(mg_trainer *tr)
 	if (!tr)
 		return;
 	mg_train_data_batch_free(&tr->b);
+	free(tr->acc);
+	free(tr->stage);
+	free(tr->stats);
 	free(tr);
 }
+
+void mg_trainer_set_comm(mg_trainer *tr, mg_comm *c) { tr->comm = c; }
 
 const mg_train_state *mg_trainer_state(const mg_trainer *tr) { return &tr->st; }
 
@@ -149,13 +161,57 @@ void mg_trainer_plan(mg_trainer *tr, uint64_t *steps_left, uint64_t *tokens_at_e
 	*tokens_at_end = tokens;
 }
 
+/* Room for n sums of a step or an evaluation. */
+static int stats_reserve(mg_trainer *tr, size_t n, mg_err *e)
+{
+	double *p;
+
+	if (n > tr->stats_n) {
+		if (!(p = realloc(tr->stats, n * sizeof *p)))
+			return mg_err_set(e, MG_E_NOMEM, "out of memory");
+		tr->stats = p;
+		tr->stats_n = n;
+	}
+	memset(tr->stats, 0, n * sizeof *tr->stats);
+	return MG_OK;
+}
+
+static int host_reserve(float **p, size_t n, mg_err *e)
+{
+	if (!*p && !(*p = malloc(n * sizeof **p)))
+		return mg_err_set(e, MG_E_NOMEM, "out of memory");
+	return MG_OK;
+}
+
+/* The share of rank r of size ranks in K items: [K r / size, K (r+1) / size). */
+static void share(uint64_t K, const mg_comm *c, uint64_t *k0, uint64_t *k1)
+{
+	*k0 = K * (uint64_t)c->rank / (uint64_t)c->size;
+	*k1 = K * (uint64_t)(c->rank + 1) / (uint64_t)c->size;
+}
+
+/* The step's micro-batches k = 0..K-1 are those of one process; each rank
+ * runs its share of them. Every micro-batch's gradient is computed from
+ * zero and the sums are made outside the model, in micro-batch order:
+ * acc = ((x_0 + x_1) + x_2) ... on a rank, then across the ranks in rank
+ * order (dist/comm.h). So R ranks of one micro-batch each give the bits of
+ * one process running the same R micro-batches (with 2 ranks the sum of
+ * two, exact in either order), and one micro-batch per step runs as it
+ * always did. The losses go through one slot per micro-batch (the others'
+ * slots are 0 on a rank, and x + 0 = x), so their sum is made in
+ * micro-batch order whatever the ranks. A device backend with one rank
+ * accumulates in place on the device (no staging). */
 int mg_trainer_step(mg_trainer *tr, mg_trainer_step_info *info, mg_err *e)
 {
 	mg_train_state ns = tr->st;
+	mg_comm *comm = tr->comm;
 	const uint64_t W = mg_trainer_epoch_len(tr);
-	uint64_t total = 0, n;
+	const int device = mg_gpt_backend(tr->g)->device;
+	uint64_t total = 0, n, K, k0, k1;
 	double sum = 0.0, norm;
-	int rc;
+	float *host = NULL;
+	size_t G;
+	int rc, in_place;
 
 	memset(info, 0, sizeof *info);
 	normalise(W, &ns.epoch, &ns.epoch_pos);
@@ -165,8 +221,19 @@ int mg_trainer_step(mg_trainer *tr, mg_trainer_step_info *info, mg_err *e)
 	info->iter = (ns.epoch_pos + ns.batch - 1) / ns.batch;
 	for (uint64_t i = ns.epoch_pos; i < ns.epoch_pos + n; i++)
 		total += mg_train_data_seq_targets(tr->train, ns.order, ns.seed, ns.epoch, i);
+	K = (n + ns.micro_batch - 1) / ns.micro_batch;
+	share(K, comm, &k0, &k1);
+	in_place = device && comm->size == 1;
+	if ((rc = stats_reserve(tr, K + 3, e)))
+		return rc;
+	G = mg_gpt_grads_len(tr->g);
+	if (!in_place && (k1 - k0 > 1 || device) && (rc = host_reserve(&tr->acc, G, e)))
+		return rc;
+	if (!in_place && device && k1 - k0 > 1 && (rc = host_reserve(&tr->stage, G, e)))
+		return rc;
 	mg_gpt_zero_grad(tr->g);
-	for (uint64_t a = 0, k = 0; a < n; a += ns.micro_batch, k++) {
+	for (uint64_t k = k0; k < k1; k++) {
+		uint64_t a = k * ns.micro_batch;
 		uint32_t m = (uint32_t)(n - a < ns.micro_batch ? n - a : ns.micro_batch);
 		uint64_t dseed = mix(mix(mix(ns.seed, KEY_DROPOUT), ns.step), k);
 		mg_train_data_view v;
@@ -174,20 +241,54 @@ int mg_trainer_step(mg_trainer *tr, mg_trainer_step_info *info, mg_err *e)
 
 		mg_train_data_fill(tr->train, ns.order, ns.seed, ns.epoch, ns.epoch_pos + a, m, &tr->b);
 		mg_train_data_batch_view(&tr->b, 0, m, &v);
+		if (k > k0 && !in_place)
+			mg_gpt_zero_grad(tr->g);
 		if ((rc = mg_gpt_forward(tr->g, v.inputs, v.targets, v.mask, v.B, v.T, MG_GPT_DROPOUT, dseed, &l, e)))
 			return rc;
-		info->positions += (uint64_t)v.B * v.T;
-		info->flops += mg_trainer_flops(tr, v.B, v.T);
-		if (!isfinite(l.sum)) {
+		tr->stats[k] = l.sum;
+		tr->stats[K] += (double)l.count;
+		tr->stats[K + 1] += (double)v.B * v.T;
+		tr->stats[K + 2] += mg_trainer_flops(tr, v.B, v.T);
+		if (!isfinite(l.sum))
+			break; /* the step fails; the other ranks learn it from the sums */
+		mg_gpt_backward(tr->g, total ? (float)((double)l.count / (double)total) : 0.0f);
+		if (in_place || (k1 - k0 == 1 && !device))
+			continue;
+		if (k == k0) {
+			mg_gpt_grads_get(tr->g, tr->acc);
+		} else {
+			const float *x = mg_gpt_grads_host(tr->g);
+			if (!x)
+				mg_gpt_grads_get(tr->g, tr->stage), x = tr->stage;
+			for (size_t i = 0; i < G; i++)
+				tr->acc[i] += x[i];
+		}
+	}
+	if ((rc = mg_comm_sum_f64(comm, tr->stats, K + 3, e)))
+		return rc;
+	info->count = (uint64_t)tr->stats[K];
+	info->positions = (uint64_t)tr->stats[K + 1];
+	info->flops = tr->stats[K + 2];
+	for (uint64_t k = 0; k < K; k++) {
+		if (!isfinite(tr->stats[k])) {
 			info->status = MG_TRAINER_STEP_LOSS_NONFINITE;
-			info->loss = l.sum;
+			info->loss = tr->stats[k];
 			return MG_OK;
 		}
-		sum += l.sum;
-		info->count += l.count;
-		mg_gpt_backward(tr->g, total ? (float)((double)l.count / (double)total) : 0.0f);
+		sum += tr->stats[k];
 	}
 	info->loss = info->count ? sum / (double)info->count : 0.0;
+	if (!in_place) {
+		/* the rank's sum: acc, or the model's own buffer (one micro-batch
+		 * or none on the CPU) */
+		host = k1 - k0 > 1 || device ? tr->acc : mg_gpt_grads_host(tr->g);
+		if (device && k1 - k0 <= 1)
+			mg_gpt_grads_get(tr->g, host);
+		if ((rc = mg_comm_sum_f32(comm, host, G, e)))
+			return rc;
+		if (host != mg_gpt_grads_host(tr->g))
+			mg_gpt_grads_set(tr->g, host);
+	}
 	norm = ns.grad_clip > 0 ? mg_gpt_clip_grad_norm(tr->g, ns.grad_clip) : mg_gpt_grad_norm(tr->g);
 	info->grad_norm = norm;
 	if (!isfinite(norm)) {
@@ -211,34 +312,43 @@ int mg_trainer_step(mg_trainer *tr, mg_trainer_step_info *info, mg_err *e)
 	return MG_OK;
 }
 
+/* Each rank evaluates its share of the batches; the losses go through one
+ * slot per batch and are added in batch order, so the result is that of
+ * one process bit for bit. */
 int mg_trainer_eval(mg_trainer *tr, mg_train_data *val, uint64_t max_batches, const volatile sig_atomic_t *cancel,
 		    mg_gpt_loss *out, mg_err *e)
 {
 	uint64_t W = mg_train_data_epoch_len(val, MG_ORDER_SEQUENTIAL), M = tr->st.micro_batch;
-	uint64_t batches = (W + M - 1) / M;
+	uint64_t batches = (W + M - 1) / M, k0, k1;
 	double sum = 0.0;
-	uint64_t count = 0;
 	int rc;
 
 	if (max_batches && max_batches < batches)
 		batches = max_batches;
-	for (uint64_t k = 0; k < batches; k++) {
+	share(batches, tr->comm, &k0, &k1);
+	if ((rc = stats_reserve(tr, batches + 1, e)))
+		return rc;
+	for (uint64_t k = k0; k < k1; k++) {
 		uint32_t m = (uint32_t)(W - k * M < M ? W - k * M : M);
 		mg_train_data_view v;
 		mg_gpt_loss l;
 
-		if (cancel && *cancel)
+		if (cancel && *cancel && tr->comm->size == 1)
 			return mg_err_set(e, MG_E_INTERRUPTED, "evaluation interrupted");
 		mg_train_data_fill(val, MG_ORDER_SEQUENTIAL, 0, 0, k * M, m, &tr->b);
 		mg_train_data_batch_view(&tr->b, 0, m, &v);
 		if ((rc = mg_gpt_forward(tr->g, v.inputs, v.targets, v.mask, v.B, v.T, 0, 0, &l, e)))
 			return rc;
-		sum += l.sum;
-		count += l.count;
+		tr->stats[k] = l.sum;
+		tr->stats[batches] += (double)l.count;
 	}
+	if ((rc = mg_comm_sum_f64(tr->comm, tr->stats, batches + 1, e)))
+		return rc;
+	for (uint64_t k = 0; k < batches; k++)
+		sum += tr->stats[k];
 	out->sum = sum;
-	out->count = count;
-	out->mean = count ? sum / (double)count : 0.0;
+	out->count = (uint64_t)tr->stats[batches];
+	out->mean = out->count ? sum / (double)out->count : 0.0;
 	return MG_OK;
 }
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "core/err.h"
+#include "dist/comm.h"
 #include "io/tokenizer.h"
 #include "model/gpt.h"
 #include "train/train_data.h"
@@ -28,6 +29,14 @@ typedef struct mg_trainer mg_trainer;
 int mg_trainer_init(mg_trainer **tr, mg_gpt *g, mg_train_data *train, const mg_train_state *s, uint32_t max_len,
 		    mg_err *e);
 void mg_trainer_free(mg_trainer *tr);
+
+/* The ranks of a data-parallel run (lib/dist/comm.h; c is borrowed), before
+ * the first step: every rank builds the same trainer (the same state,
+ * model and data) and calls mg_trainer_step, mg_trainer_eval and
+ * mg_trainer_done in the same order; each runs its share of every step's
+ * micro-batches and of the evaluation's batches. The default is
+ * mg_comm_single(), one process. */
+void mg_trainer_set_comm(mg_trainer *tr, mg_comm *c);
 
 /* The state after the last completed step. */
 const mg_train_state *mg_trainer_state(const mg_trainer *tr);
@@ -81,7 +90,13 @@ typedef struct mg_trainer_step_info {
  * gradient of the mean over all their targets accumulated exactly
  * (mg_gpt_backward's scale = count_i / count), dropout keyed by (seed,
  * step, micro-batch); then clipping, the rate for the token counter after
- * the step, AdamW, and the state advanced. A non-finite loss or gradient
+ * the step, AdamW, and the state advanced. With several ranks, rank r
+ * runs micro-batches K r / R ... K (r+1) / R - 1 of the K of one process,
+ * and the gradients, losses and counts are summed over the ranks (in rank
+ * order: identical on every rank), so that every rank takes the same
+ * AdamW step; the micro-batch gradients are added in micro-batch order on
+ * a rank, so R ranks of one micro-batch each equal one process of R
+ * micro-batches bit for bit. A non-finite loss or gradient
  * norm stops before the update: info->status says which, and the model's
  * parameters, moments and the state are those before the step. Errors:
  * those of mg_gpt_forward. Call only when !mg_trainer_done. */
@@ -89,8 +104,10 @@ int mg_trainer_step(mg_trainer *tr, mg_trainer_step_info *info, mg_err *e);
 
 /* Mean loss (sum and count too) of the model on val, in sequential order
  * (every target once), without dropout, over its first max_batches batches
- * of micro_batch sequences (0: all). Stops with MG_E_INTERRUPTED when
- * *cancel becomes non-zero (cancel may be NULL). */
+ * of micro_batch sequences (0: all), each rank its share, the same result
+ * for any number of ranks. With one rank it stops with MG_E_INTERRUPTED
+ * when *cancel becomes non-zero (cancel may be NULL); with several it runs
+ * to its end (the ranks agree on a stop between steps). */
 int mg_trainer_eval(mg_trainer *tr, mg_train_data *val, uint64_t max_batches, const volatile sig_atomic_t *cancel,
 		    mg_gpt_loss *out, mg_err *e);
 

@@ -21,7 +21,8 @@ RULES = [
     ("lib/model/", ["core/", "backend/backend.h", "model/"] + CKPT_API),
     ("lib/backend/cpu/", ["core/", "backend/backend.h", "backend/cpu/", "io/dtype.h"]),
     ("lib/backend/", ["core/", "backend/backend.h", "io/dtype.h"]),
-    ("lib/train/", ["core/", "io/", "backend/backend.h", "model/", "train/"]),
+    ("lib/dist/", ["core/", "dist/"]),
+    ("lib/train/", ["core/", "io/", "backend/backend.h", "model/", "dist/comm.h", "train/"]),
     ("lib/infer/", ["core/", "io/", "backend/backend.h", "model/", "infer/"]),
     ("lib/tasks/", ["core/", "io/", "tasks/"]),
     ("lib/image/", ["core/", "io/", "image/"]),
@@ -38,6 +39,7 @@ CONFINED = [
      "lib/backend/cpu/", "intrinsics"),
     (re.compile(r"#\s*include\s*<(cuda[a-z_]*|cublas[a-zA-Z_]*|nccl)\.h>|\bcuda[A-Z]\w+\s*\(|\bcublas[A-Z]\w+\s*\("),
      "cuda/", "CUDA"),
+    (re.compile(r"#\s*include\s*<mpi\.h>|\bMPI_[A-Z]\w*\s*\("), "lib/dist/comm_mpi.c", "MPI"),
 ]
 INCLUDE = re.compile(r'^\s*#\s*include\s*"([^"]+)"')
 
