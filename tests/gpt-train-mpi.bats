@@ -261,3 +261,18 @@ sigterm_ranks() {
 	run -1 --separate-stderr mpi 2 gpt-train -q -j 1 --data "$(F text.tok)" --iters 1 -o x.ckpt cut.ckpt
 	assert_equal "${stderr_lines[0]}" "$one"
 }
+
+@test "gpt-train-mpi: a quantized checkpoint is refused once, before training; --eval-only evaluates it over the ranks" {
+	gpt-convert -q --dtype q8 -o q8.ckpt "$(F small.ckpt)"
+	run -1 --separate-stderr gpt-train -q -j 1 --data "$(F text.tok)" --iters 1 -o x.ckpt q8.ckpt
+	one=$stderr
+	assert_equal "$one" "gpt-train: q8.ckpt: the model is quantized ('h.0.attn.c_attn.weight' is q8): it runs inference only; gpt-convert --dtype f32 expands it for training"
+	run -1 --separate-stderr mpi 2 gpt-train -q -j 1 --data "$(F text.tok)" --iters 1 -o x.ckpt q8.ckpt
+	assert_equal "$(grep -c '^gpt-train' <<< "$stderr")" 1
+	assert_equal "${stderr_lines[0]}" "$one"
+	assert [ ! -e x.ckpt ]
+	run -0 gpt-train --eval-only -q -j 1 --val "$(F text.tok)" --eval-batches 2 q8.ckpt
+	local single=$output
+	run -0 --separate-stderr mpi 2 gpt-train --eval-only -q -j 1 --val "$(F text.tok)" --eval-batches 2 q8.ckpt
+	assert_equal "$output" "$single"
+}
