@@ -12,7 +12,6 @@
 #include "bpe/gpt2_import.h"
 #include "cli.h"
 #include "interop/st_convert.h"
-#include "io/chunk.h"
 #include "io/ckpt.h"
 #include "model/gpt.h"
 #include "model/gpt_convert.h"
@@ -151,18 +150,10 @@ static void read_tokenizer(const char *path, mg_tokenizer *tk)
 {
 	const char *name;
 	FILE *f = cli_open_in(path, &name);
-	mg_chunk_reader cr;
 	mg_err e;
-	int eof;
 
-	mg_chunk_reader_init(&cr, f);
-	if (mg_tokenizer_read(&cr, tk, &e))
+	if (mg_tokenizer_load(f, tk, &e))
 		cli_die_err(name, &e);
-	if (mg_rd_at_eof(&cr.rd, &eof, &e))
-		cli_die_err(name, &e);
-	if (!eof)
-		cli_die(name, "stray data after the tokenizer at byte %llu", (unsigned long long)cr.rd.off);
-	mg_chunk_reader_free(&cr);
 	cli_close_in(f, name);
 }
 

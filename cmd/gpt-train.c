@@ -1248,6 +1248,18 @@ static void print_summary(const run *r)
 
 /* ------------------------------------------------------------ several ranks */
 
+/* Where every rank meets the same error: rank 0 says msg (a usage error
+ * when code is CLI_EXIT_USAGE, else about file), all leave with code. */
+_Noreturn static void leave_all(int code, const char *file, const char *msg)
+{
+	lockstep = 1;
+	if (comm->rank)
+		exit(code);
+	if (code == CLI_EXIT_USAGE)
+		cli_usage_error("%s", msg);
+	cli_die(file, "%s", msg);
+}
+
 /* A usage error that every rank meets: rank 0 says it, all leave with 2. */
 __attribute__((format(printf, 1, 2))) _Noreturn static void usage_all(const char *fmt, ...)
 {
@@ -1257,10 +1269,7 @@ __attribute__((format(printf, 1, 2))) _Noreturn static void usage_all(const char
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	lockstep = 1;
-	if (comm->rank)
-		exit(CLI_EXIT_USAGE);
-	cli_usage_error("%s", msg);
+	leave_all(CLI_EXIT_USAGE, NULL, msg);
 }
 
 /* An error that every rank meets: rank 0 says it, all leave with 1. */
@@ -1272,10 +1281,7 @@ __attribute__((format(printf, 2, 3))) _Noreturn static void die_all(const char *
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	lockstep = 1;
-	if (comm->rank)
-		exit(CLI_EXIT_ERROR);
-	cli_die(file, "%s", msg);
+	leave_all(CLI_EXIT_ERROR, file, msg);
 }
 
 /* The checkpoint, read by rank 0 alone (it may be on rank 0's disk only,
@@ -1416,12 +1422,8 @@ int main(int argc, char **argv)
 	} else {
 		read_ckpt_shared(o.ckpt, &ck, &ck_name);
 	}
-	if (!o.eval_only && mg_gpt_ckpt_trainable(&ck, &e)) { /* quantized: --eval-only only */
-		lockstep = 1; /* the same bytes on every rank: the same refusal */
-		if (comm->rank)
-			exit(CLI_EXIT_ERROR);
-		cli_die(ck_name, "%s", e.msg);
-	}
+	if (!o.eval_only && mg_gpt_ckpt_trainable(&ck, &e)) /* quantized: --eval-only only */
+		die_all(ck_name, "%s", e.msg); /* the same bytes on every rank: the same refusal */
 	if (mg_train_setup_resume(&ck, o.restart, &st, &resuming, &e))
 		cli_die(ck_name, "%s (--restart starts a new run from its parameters)", e.msg);
 	if (o.have_dropout && mg_gpt_config_set_dropout(&ck.config, o.dropout, &e))

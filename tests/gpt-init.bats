@@ -268,7 +268,7 @@ print(a[("wte", "param")].data == d[("wte", "param")].data, a[("h.0.mlp.c_fc.wei
 	cat "$VEC/good/chars.tkz" "$VEC/good/chars.tkz" > two.tkz
 	run --separate-stderr gpt-init --tokenizer two.tkz -o x.ckpt
 	assert_failure 1
-	assert_regex "$stderr" "^gpt-init: two.tkz: stray data after the tokenizer at byte [0-9]+$"
+	assert_regex "$stderr" "^gpt-init: two.tkz: stray bytes after the tokenizer at byte [0-9]+ \\(a model file holds one\\)$"
 	[ ! -e x.ckpt ]
 }
 

@@ -93,23 +93,59 @@ int mg_ckptw_open(mg_ckptw **out, FILE *f, const mg_kv *config, const mg_tokeniz
 	return MG_OK;
 }
 
-int mg_ckptw_tensor(mg_ckptw *w, const char *name, uint32_t role, uint32_t dtype, uint32_t ndim,
-		    const uint32_t *dims, const float *data, mg_err *e)
+/* The checks of a tensor to write; its element count in *n. */
+static int tensor_ok(const char *name, size_t nl, uint32_t role, uint32_t dtype, uint32_t ndim, const uint32_t *dims,
+		     uint64_t *n, mg_err *e)
 {
-	uint64_t n = 1, step = MG_CKPT_CHUNK_ELEMS;
-	size_t nl = strlen(name);
-	int rc;
-
 	if (!name_ok(name, nl) || role >= MG_ROLE_COUNT || dtype >= MG_DTYPE_COUNT || ndim < 1 ||
 	    ndim > MG_TENSOR_DIMS_MAX)
 		return mg_err_set(e, MG_E_INVAL, "invalid tensor '%s'", name);
+	*n = 1;
 	for (uint32_t i = 0; i < ndim; i++)
-		n *= dims[i];
-	if (n == 0 || n > MG_TENSOR_ELEMS_MAX)
-		return mg_err_set(e, MG_E_INVAL, "tensor '%s' has %llu elements", name, (unsigned long long)n);
+		*n *= dims[i];
+	if (*n == 0 || *n > MG_TENSOR_ELEMS_MAX)
+		return mg_err_set(e, MG_E_INVAL, "tensor '%s' has %llu elements", name, (unsigned long long)*n);
 	if (dtype == MG_DTYPE_Q8 && dims[ndim - 1] % MG_Q8_BLOCK)
 		return mg_err_set(e, MG_E_INVAL, "tensor '%s': q8 needs a last dimension divisible by %d", name,
 				  MG_Q8_BLOCK);
+	return MG_OK;
+}
+
+/* One TENS piece: the header of elements off..off+cnt, then their bytes as
+ * stored; the payload plain unless zlib saves a quarter of it. */
+static int write_piece(mg_ckptw *w, const char *name, size_t nl, uint32_t role, uint32_t dtype, uint32_t ndim,
+		       const uint32_t *dims, uint64_t off, uint64_t cnt, const uint8_t *body, mg_err *e)
+{
+	int rc;
+
+	mg_buf_u8(&w->raw, (uint8_t)role);
+	mg_buf_u8(&w->raw, (uint8_t)dtype);
+	mg_buf_u8(&w->raw, (uint8_t)ndim);
+	mg_buf_u8(&w->raw, 0);
+	mg_buf_u8(&w->raw, (uint8_t)nl);
+	mg_buf_add(&w->raw, name, nl);
+	for (uint32_t i = 0; i < ndim; i++)
+		mg_buf_u32(&w->raw, dims[i]);
+	mg_buf_u64(&w->raw, off);
+	mg_buf_u64(&w->raw, cnt);
+	rc = w->raw.oom ? mg_err_set(e, MG_E_NOMEM, "out of memory")
+			: mg_chunk_write_bulk(w->f, "TENS", MG_CHUNK_ZLIB, w->raw.data, w->raw.len, body,
+					      (size_t)mg_dtype_bytes(dtype, cnt), w->level, NULL, e);
+	w->raw.len = 0;
+	if (!rc)
+		w->chunks++;
+	return rc;
+}
+
+int mg_ckptw_tensor(mg_ckptw *w, const char *name, uint32_t role, uint32_t dtype, uint32_t ndim,
+		    const uint32_t *dims, const float *data, mg_err *e)
+{
+	uint64_t n, step = MG_CKPT_CHUNK_ELEMS;
+	size_t nl = strlen(name);
+	int rc;
+
+	if ((rc = tensor_ok(name, nl, role, dtype, ndim, dims, &n, e)))
+		return rc;
 	for (uint64_t off = 0; off < n; off += step) {
 		uint64_t cnt = n - off < step ? n - off : step;
 		uint64_t bytes = mg_dtype_bytes(dtype, cnt);
@@ -130,23 +166,8 @@ int mg_ckptw_tensor(mg_ckptw *w, const char *name, uint32_t role, uint32_t dtype
 			mg_dtype_encode(dtype, data + off, cnt, w->enc);
 			body = w->enc;
 		}
-		mg_buf_u8(&w->raw, (uint8_t)role);
-		mg_buf_u8(&w->raw, (uint8_t)dtype);
-		mg_buf_u8(&w->raw, (uint8_t)ndim);
-		mg_buf_u8(&w->raw, 0);
-		mg_buf_u8(&w->raw, (uint8_t)nl);
-		mg_buf_add(&w->raw, name, nl);
-		for (uint32_t i = 0; i < ndim; i++)
-			mg_buf_u32(&w->raw, dims[i]);
-		mg_buf_u64(&w->raw, off);
-		mg_buf_u64(&w->raw, cnt);
-		rc = w->raw.oom ? mg_err_set(e, MG_E_NOMEM, "out of memory")
-				: mg_chunk_write_bulk(w->f, "TENS", MG_CHUNK_ZLIB, w->raw.data, w->raw.len, body,
-						      (size_t)bytes, w->level, NULL, e);
-		w->raw.len = 0;
-		if (rc)
+		if ((rc = write_piece(w, name, nl, role, dtype, ndim, dims, off, cnt, body, e)))
 			return rc;
-		w->chunks++;
 	}
 	w->tensors++;
 	w->elems += n;
@@ -158,41 +179,17 @@ int mg_ckptw_tensor(mg_ckptw *w, const char *name, uint32_t role, uint32_t dtype
 int mg_ckptw_tensor_raw(mg_ckptw *w, const char *name, uint32_t role, uint32_t dtype, uint32_t ndim,
 			const uint32_t *dims, const uint8_t *data, mg_err *e)
 {
-	uint64_t n = 1, step = MG_CKPT_CHUNK_ELEMS;
+	uint64_t n, step = MG_CKPT_CHUNK_ELEMS;
 	size_t nl = strlen(name);
 	int rc;
 
-	if (!name_ok(name, nl) || role >= MG_ROLE_COUNT || dtype >= MG_DTYPE_COUNT || ndim < 1 ||
-	    ndim > MG_TENSOR_DIMS_MAX)
-		return mg_err_set(e, MG_E_INVAL, "invalid tensor '%s'", name);
-	for (uint32_t i = 0; i < ndim; i++)
-		n *= dims[i];
-	if (n == 0 || n > MG_TENSOR_ELEMS_MAX)
-		return mg_err_set(e, MG_E_INVAL, "tensor '%s' has %llu elements", name, (unsigned long long)n);
-	if (dtype == MG_DTYPE_Q8 && dims[ndim - 1] % MG_Q8_BLOCK)
-		return mg_err_set(e, MG_E_INVAL, "tensor '%s': q8 needs a last dimension divisible by %d", name,
-				  MG_Q8_BLOCK);
+	if ((rc = tensor_ok(name, nl, role, dtype, ndim, dims, &n, e)))
+		return rc;
 	for (uint64_t off = 0; off < n; off += step) {
 		uint64_t cnt = n - off < step ? n - off : step;
-		mg_buf_u8(&w->raw, (uint8_t)role);
-		mg_buf_u8(&w->raw, (uint8_t)dtype);
-		mg_buf_u8(&w->raw, (uint8_t)ndim);
-		mg_buf_u8(&w->raw, 0);
-		mg_buf_u8(&w->raw, (uint8_t)nl);
-		mg_buf_add(&w->raw, name, nl);
-		for (uint32_t i = 0; i < ndim; i++)
-			mg_buf_u32(&w->raw, dims[i]);
-		mg_buf_u64(&w->raw, off);
-		mg_buf_u64(&w->raw, cnt);
-		/* the payload as mg_ckptw_tensor writes it: plain unless zlib pays */
-		rc = w->raw.oom ? mg_err_set(e, MG_E_NOMEM, "out of memory")
-				: mg_chunk_write_bulk(w->f, "TENS", MG_CHUNK_ZLIB, w->raw.data, w->raw.len,
-						      data + mg_dtype_bytes(dtype, off),
-						      (size_t)mg_dtype_bytes(dtype, cnt), w->level, NULL, e);
-		w->raw.len = 0;
-		if (rc)
+		if ((rc = write_piece(w, name, nl, role, dtype, ndim, dims, off, cnt, data + mg_dtype_bytes(dtype, off),
+				      e)))
 			return rc;
-		w->chunks++;
 	}
 	w->tensors++;
 	w->elems += n;
