@@ -145,18 +145,6 @@ static void parse_options(int argc, char **argv, opts *o)
 	cli_in_refuse_tty(o->in, o->from == FMT_SAFETENSORS ? "safetensors file" : "checkpoint");
 }
 
-/* A tokenizer model file (.tkz) into tk. */
-static void read_tokenizer(const char *path, mg_tokenizer *tk)
-{
-	const char *name;
-	FILE *f = cli_open_in(path, &name);
-	mg_err e;
-
-	if (mg_tokenizer_load(f, tk, &e))
-		cli_die_err(name, &e);
-	cli_close_in(f, name);
-}
-
 /* --from safetensors: the model as a checkpoint in memory, with the
  * tokenizer asked for; what was found on stderr. */
 static void read_safetensors(const opts *o, mg_ckpt *ck, const char **name)
@@ -171,7 +159,7 @@ static void read_safetensors(const opts *o, mg_ckpt *ck, const char **name)
 	if (o->gpt2 && mg_gpt2_import_dir(o->gpt2, &ck->tk, &e))
 		cli_die(o->gpt2, "%s", e.msg);
 	if (o->tokenizer)
-		read_tokenizer(o->tokenizer, &ck->tk);
+		cli_read_tokenizer(o->tokenizer, &ck->tk);
 	ck->has_tokenizer = o->gpt2 || o->tokenizer;
 	if (!o->quiet) {
 		const mg_kv_entry *h = mg_kv_find(&ck->config, "n_head");

@@ -74,17 +74,6 @@ static const struct option longopts[] = {
 	CLI_OPTIONS_END,
 };
 
-static void read_tokenizer(const char *path, mg_tokenizer *tk)
-{
-	const char *name;
-	FILE *f = cli_open_in(path, &name);
-	mg_err e;
-
-	if (mg_tokenizer_load(f, tk, &e))
-		cli_die_err(name, &e);
-	cli_close_in(f, name);
-}
-
 int main(int argc, char **argv)
 {
 	static const char *const attentions[] = { "vanilla", "time-weighting", "circulant", NULL };
@@ -150,7 +139,7 @@ int main(int argc, char **argv)
 		cli_usage_error("no vocabulary size: give --vocab, --tokenizer or --data");
 
 	if (tk_path) {
-		read_tokenizer(tk_path, &file_tk);
+		cli_read_tokenizer(tk_path, &file_tk);
 		tk = &file_tk;
 	}
 	if (data_path) {

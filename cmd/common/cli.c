@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "io/tokenizer.h"
+
 static const char *prog = "mygpt";
 static const char *usage_text = "";
 
@@ -181,6 +183,17 @@ void cli_close_in(FILE *f, const char *name)
 		cli_die(name, "read error");
 	if (f != stdin)
 		fclose(f);
+}
+
+void cli_read_tokenizer(const char *path, struct mg_tokenizer *tk)
+{
+	const char *name;
+	FILE *f = cli_open_in(path, &name);
+	mg_err e;
+
+	if (mg_tokenizer_load(f, tk, &e))
+		cli_die_err(name, &e);
+	cli_close_in(f, name);
 }
 
 void cli_out_open(cli_out *o, const char *path, int binary, int force)
