@@ -24,6 +24,7 @@ static int param_floats(const mg_gpt_config *c, uint64_t *n, mg_err *e)
 	*n = rc ? 0 : g.n_floats;
 	free(g.tensors);
 	free(g.blocks);
+	free(g.lin);
 	return rc;
 }
 
