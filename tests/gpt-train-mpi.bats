@@ -27,16 +27,6 @@ export OMP_NUM_THREADS=1
 # mpirun -np N ...: as root (CI), more ranks than cores
 mpi() { mpirun --oversubscribe --allow-run-as-root -np "$@"; }
 
-# A value of a checkpoint's training state.
-trai() {
-	/usr/bin/python3 -c '
-import sys
-sys.path.insert(0, sys.argv[1])
-import mgread
-print(mgread.read_checkpoint(sys.argv[2]).train[sys.argv[3]])
-' "$ROOT/tests/formats" "$@"
-}
-
 # The largest difference of two checkpoints' tensors (parameters and
 # moments), relative to the largest magnitude of each tensor.
 maxdiff() {

@@ -23,20 +23,6 @@ setup_file() {
 
 F() { echo "$BATS_FILE_TMPDIR/$1"; }
 
-# Values of a checkpoint's training state: trai FILE KEY... prints them on
-# one line ("-" for a missing key, "none" without a TRAI chunk).
-trai() {
-	/usr/bin/python3 -c '
-import sys
-sys.path.insert(0, sys.argv[1])
-import mgread
-ck = mgread.read_checkpoint(sys.argv[2])
-if ck.train is None:
-    print("none"); sys.exit(0)
-print(" ".join(str(ck.train.get(k, "-")) for k in sys.argv[3:]))
-' "$ROOT/tests/formats" "$@"
-}
-
 # A HEAD key of a checkpoint.
 head_key() {
 	/usr/bin/python3 -c '

@@ -26,6 +26,20 @@ help_synopsis() {
 	"$@" --help | awk 'NR==1 || s {print} /^$/ {exit} {s=1}' | sed 's/^usage: //; s/^       //' | tr '\t\n' '  ' | tr -s ' ' | sed 's/^ //; s/ $//'
 }
 
+# Values of a checkpoint's training state: trai FILE KEY... prints them on
+# one line ("-" for a missing key, "none" without a TRAI chunk).
+trai() {
+	/usr/bin/python3 -c '
+import sys
+sys.path.insert(0, sys.argv[1])
+import mgread
+ck = mgread.read_checkpoint(sys.argv[2])
+if ck.train is None:
+    print("none"); sys.exit(0)
+print(" ".join(str(ck.train.get(k, "-")) for k in sys.argv[3:]))
+' "$ROOT/tests/formats" "$@"
+}
+
 # Runs a command with a pseudo-terminal as its stdin (stdout and stderr
 # unchanged) and exits with its status: for the tools' refusal to read
 # binary data from a terminal.

@@ -23,16 +23,6 @@ setup_file() {
 
 F() { echo "$BATS_FILE_TMPDIR/$1"; }
 
-# The training step a checkpoint holds.
-step_of() {
-	/usr/bin/python3 -c '
-import sys
-sys.path.insert(0, sys.argv[1])
-import mgread
-print(mgread.read_checkpoint(sys.argv[2]).train["step"])
-' "$ROOT/tests/formats" "$1"
-}
-
 train() { gpt-train -q -j 1 --data "$(F text.tok)" --iters $ITERS --batch 2 --final-tokens 768 --save-every 1 "$@"; }
 
 # bats test_tags=slow
@@ -64,7 +54,7 @@ train() { gpt-train -q -j 1 --data "$(F text.tok)" --iters $ITERS --batch 2 --fi
 			run $MGREAD --dump run.ckpt
 			assert_success
 			assert_output --regexp "^checkpoint keys=13 train=[0-9]+ tokenizer=chars "
-			[ "$(step_of run.ckpt)" -eq $((n - 1)) ] || { echo "round $round: step $(step_of run.ckpt)"; return 1; }
+			[ "$(trai run.ckpt step)" -eq $((n - 1)) ] || { echo "round $round: step $(trai run.ckpt step)"; return 1; }
 			from=run.ckpt
 		fi
 		train -o run.ckpt "$from"
