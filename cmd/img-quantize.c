@@ -170,13 +170,8 @@ static void fit(const opts *o)
 
 static void load_palette(const char *path, mg_tokenizer *tk)
 {
-	const char *name;
-	FILE *f = cli_open_in(path, &name);
-	mg_err e;
+	const char *name = cli_read_tokenizer(path, tk);
 
-	if (mg_tokenizer_load(f, tk, &e))
-		cli_die_err(name, &e);
-	cli_close_in(f, name);
 	if (tk->kind != MG_TOKENIZER_PALETTE)
 		cli_die(name, "a %s tokenizer, not a palette", mg_tokenizer_kind_name(tk->kind));
 }

@@ -185,7 +185,7 @@ void cli_close_in(FILE *f, const char *name)
 		fclose(f);
 }
 
-void cli_read_tokenizer(const char *path, struct mg_tokenizer *tk)
+const char *cli_read_tokenizer(const char *path, struct mg_tokenizer *tk)
 {
 	const char *name;
 	FILE *f = cli_open_in(path, &name);
@@ -194,6 +194,7 @@ void cli_read_tokenizer(const char *path, struct mg_tokenizer *tk)
 	if (mg_tokenizer_load(f, tk, &e))
 		cli_die_err(name, &e);
 	cli_close_in(f, name);
+	return name;
 }
 
 void cli_out_open(cli_out *o, const char *path, int binary, int force)

@@ -79,10 +79,11 @@ FILE *cli_open_in(const char *path, const char **name);
 void cli_in_refuse_tty(const char *path, const char *what);
 /* Closes an input; dies on a read error. */
 void cli_close_in(FILE *f, const char *name);
-/* A tokenizer model file (.tkz: one member, nothing after it) into tk;
- * dies naming the file when it is not one. */
+/* A tokenizer model file (.tkz: one member, nothing after it; stdin for
+ * "-" or NULL) into tk; dies naming the file when it is not one. Returns
+ * the name for messages. */
 struct mg_tokenizer;
-void cli_read_tokenizer(const char *path, struct mg_tokenizer *tk);
+const char *cli_read_tokenizer(const char *path, struct mg_tokenizer *tk);
 
 /* An output of a tool over lib/io/outfile.h: f and name are for the
  * tool's writes and messages. */
