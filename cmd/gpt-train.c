@@ -617,9 +617,8 @@ typedef struct run {
 	/* the rescue file (the checkpoint written where it could be) */
 	char rescue[4096];
 	uint64_t rescue_step;
-	/* the stop the ranks agreed on (agree_stop): a signal, and its reason */
+	/* the signal the ranks agreed to stop on (agree_stop) */
 	int sig;
-	double *slots;
 } run;
 
 /* The signal that stops the run: in one process the flag of the handler;
@@ -627,26 +626,19 @@ typedef struct run {
  * after the same step (a signal may reach some of them only, or late). */
 static int stop_now(const run *r) { return comm->size == 1 ? stop_sig : r->sig; }
 
-/* With several ranks, every rank learns the signals and stop reasons of
- * all (the first rank's that has one wins). */
+/* With several ranks, every rank learns the signal and the stop reason of
+ * the first rank that has one. */
 static void agree_stop(run *r)
 {
-	int R = comm->size;
+	int v[2] = { stop_sig, r->stop };
 	mg_err e;
 
-	if (R == 1)
-		return;
-	memset(r->slots, 0, 2 * (size_t)R * sizeof *r->slots);
-	r->slots[2 * comm->rank] = stop_sig;
-	r->slots[2 * comm->rank + 1] = r->stop;
-	if (mg_comm_sum_f64(comm, r->slots, 2 * (size_t)R, &e))
+	if (mg_comm_first_nonzero(comm, v, 2, &e))
 		cli_die(NULL, "%s", e.msg);
-	for (int i = 0; i < R; i++) {
-		if (!r->sig && r->slots[2 * i])
-			r->sig = (int)r->slots[2 * i];
-		if (!r->stop && r->slots[2 * i + 1])
-			r->stop = (int)r->slots[2 * i + 1];
-	}
+	if (!r->sig)
+		r->sig = v[0];
+	if (!r->stop)
+		r->stop = v[1];
 }
 
 /* Dies when the backend has met an error (a GPU fault): the model's values
@@ -1248,32 +1240,10 @@ static void print_summary(const run *r)
 
 /* ------------------------------------------------------------ several ranks */
 
-/* Where every rank meets the same error: rank 0 says msg (a usage error
- * when code is CLI_EXIT_USAGE, else about file), all leave with code. */
-_Noreturn static void leave_all(int code, const char *file, const char *msg)
-{
-	lockstep = 1;
-	if (comm->rank)
-		exit(code);
-	if (code == CLI_EXIT_USAGE)
-		cli_usage_error("%s", msg);
-	cli_die(file, "%s", msg);
-}
-
-/* A usage error that every rank meets: rank 0 says it, all leave with 2. */
-__attribute__((format(printf, 1, 2))) _Noreturn static void usage_all(const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	leave_all(CLI_EXIT_USAGE, NULL, msg);
-}
-
-/* An error that every rank meets: rank 0 says it, all leave with 1. */
-__attribute__((format(printf, 2, 3))) _Noreturn static void die_all(const char *file, const char *fmt, ...)
+/* An error that every rank meets: rank 0 says it (a usage error when code
+ * is CLI_EXIT_USAGE, else about file), all leave with code. */
+__attribute__((format(printf, 3, 4))) _Noreturn static void die_all(int code, const char *file, const char *fmt,
+								      ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -1281,7 +1251,12 @@ __attribute__((format(printf, 2, 3))) _Noreturn static void die_all(const char *
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	leave_all(CLI_EXIT_ERROR, file, msg);
+	lockstep = 1;
+	if (comm->rank)
+		exit(code);
+	if (code == CLI_EXIT_USAGE)
+		cli_usage_error("%s", msg);
+	cli_die(file, "%s", msg);
 }
 
 /* The checkpoint, read by rank 0 alone (it may be on rank 0's disk only,
@@ -1298,17 +1273,13 @@ static void read_ckpt_shared(const char *path, mg_ckpt *ck, const char **name)
 	else
 		*name = !path || !strcmp(path, "-") ? "<stdin>" : path;
 	if (mg_comm_bcast_file(comm, f, &buf, &n, &e))
-		die_all(*name, "%s", e.msg);
+		die_all(CLI_EXIT_ERROR, *name, "%s", e.msg);
 	if (f)
 		cli_close_in(f, *name);
 	if (!(m = fmemopen(buf, n, "rb")))
 		cli_die(NULL, "out of memory");
-	if (mg_ckpt_read(m, ck, &e)) {
-		lockstep = 1; /* the same bytes on every rank: the same error */
-		if (comm->rank)
-			exit(CLI_EXIT_ERROR);
-		cli_die_err(*name, &e);
-	}
+	if (mg_ckpt_read(m, ck, &e)) /* the same bytes on every rank: the same error */
+		die_all(CLI_EXIT_ERROR, *name, "%s", e.msg);
 	fclose(m);
 	free(buf);
 }
@@ -1321,47 +1292,39 @@ static void apply_ranks(const opts *o, mg_train_state *s)
 	uint32_t R = (uint32_t)comm->size, share;
 
 	if (s->batch % R)
-		usage_all("--batch %u is not divisible by the %u ranks (each takes an equal share of every batch)", s->batch,
-			  R);
+		die_all(CLI_EXIT_USAGE, NULL,
+			"--batch %u is not divisible by the %u ranks (each takes an equal share of every batch)", s->batch,
+			R);
 	share = s->batch / R;
 	if (s->micro_batch > share && o->have_micro)
-		usage_all("--micro-batch %u is larger than a rank's share of the batch (%u of %u over %u ranks)",
-			  s->micro_batch, share, s->batch, R);
+		die_all(CLI_EXIT_USAGE, NULL,
+			"--micro-batch %u is larger than a rank's share of the batch (%u of %u over %u ranks)",
+			s->micro_batch, share, s->batch, R);
 	if (s->micro_batch > share)
 		s->micro_batch = share;
 }
 
 /* Refuses a job whose ranks read different data or were given different
- * options (a launcher running several command lines): the data's
- * fingerprints and sizes, the run's state and the checkpoint named (which
- * rank 0 alone reads), must be rank 0's. */
+ * options (a launcher running several command lines). */
 static void check_ranks(const run *r, const mg_train_data *train, const mg_train_state *s, const char *ck_name)
 {
-	char ck[4096] = { 0 };
-	uint64_t d[4] = { mg_train_data_fingerprint(train), mg_train_data_tokens(train),
-			  r->val ? mg_train_data_fingerprint(r->val) : 0, r->val ? mg_train_data_tokens(r->val) : 0 };
-	uint64_t h[9] = { s->step, s->batch, s->micro_batch, s->seed, s->order, s->iters, s->epochs, 0, 0 };
-	int bad;
+	int what, bad;
 	mg_err e;
 
-	memcpy(&h[7], &s->lr.lr, sizeof(double));
-	memcpy(&h[8], &s->grad_clip, sizeof(double));
-	if (mg_comm_check_same(comm, d, sizeof d, &bad, &e))
+	if (mg_train_setup_ranks(comm, train, r->val, s, ck_name, &what, &bad, &e))
 		cli_die(NULL, "%s", e.msg);
-	if (bad >= 0)
-		die_all(r->data_name, "rank %d reads different data (its training or validation data differs from rank 0's): "
-				      "every rank must read the same files", bad);
-	if (mg_comm_check_same(comm, h, sizeof h, &bad, &e))
-		cli_die(NULL, "%s", e.msg);
-	if (bad >= 0)
-		die_all(NULL, "rank %d was given different options (batch, micro-batch, seed, order, length, rate or "
-			      "clipping) than rank 0: every rank must run the same command", bad);
-	snprintf(ck, sizeof ck, "%s", ck_name);
-	if (mg_comm_check_same(comm, ck, sizeof ck, &bad, &e))
-		cli_die(NULL, "%s", e.msg);
-	if (bad >= 0)
-		die_all(ck_name, "rank %d was given another checkpoint (rank 0 reads this one for every rank): every rank "
-				 "must run the same command", bad);
+	if (what == MG_TRAIN_RANKS_DATA)
+		die_all(CLI_EXIT_ERROR, r->data_name,
+			"rank %d reads different data (its training or validation data differs from rank 0's): "
+			"every rank must read the same files", bad);
+	if (what == MG_TRAIN_RANKS_OPTIONS)
+		die_all(CLI_EXIT_ERROR, NULL,
+			"rank %d was given different options (batch, micro-batch, seed, order, length, rate or "
+			"clipping) than rank 0: every rank must run the same command", bad);
+	if (what == MG_TRAIN_RANKS_CKPT)
+		die_all(CLI_EXIT_ERROR, ck_name,
+			"rank %d was given another checkpoint (rank 0 reads this one for every rank): every rank "
+			"must run the same command", bad);
 }
 
 /* OpenMP threads wait passively unless the environment says otherwise */
@@ -1393,7 +1356,7 @@ int main(int argc, char **argv)
 	if (comm->rank)
 		o.quiet = 1, o.verbose = 0; /* rank 0 prints */
 	if (comm->size > 1 && (!strcmp(o.data, "-") || (o.val && !strcmp(o.val, "-"))))
-		usage_all("with several ranks --data and --val must be files: every rank reads them");
+		die_all(CLI_EXIT_USAGE, NULL, "with several ranks --data and --val must be files: every rank reads them");
 	/* after --help: a checkpoint that cannot reach standard output (a pipe
 	 * whose reader is gone) goes to the rescue file, and a log that cannot
 	 * be written stops the run with its checkpoint: EPIPE, not death by
@@ -1423,7 +1386,7 @@ int main(int argc, char **argv)
 		read_ckpt_shared(o.ckpt, &ck, &ck_name);
 	}
 	if (!o.eval_only && mg_gpt_ckpt_trainable(&ck, &e)) /* quantized: --eval-only only */
-		die_all(ck_name, "%s", e.msg); /* the same bytes on every rank: the same refusal */
+		die_all(CLI_EXIT_ERROR, ck_name, "%s", e.msg); /* the same bytes on every rank: the same refusal */
 	if (mg_train_setup_resume(&ck, o.restart, &st, &resuming, &e))
 		cli_die(ck_name, "%s (--restart starts a new run from its parameters)", e.msg);
 	if (o.have_dropout && mg_gpt_config_set_dropout(&ck.config, o.dropout, &e))
@@ -1493,8 +1456,6 @@ int main(int argc, char **argv)
 	if (mg_trainer_init(&r.tr, g, train, &st, max_len, &e))
 		cli_die(be->device ? be->name : NULL, "%s", e.msg);
 	mg_trainer_set_comm(r.tr, comm);
-	if (!(r.slots = calloc(2 * (size_t)comm->size, sizeof *r.slots)))
-		cli_die(NULL, "out of memory");
 	device_check(g);
 	if (o.eval_only) {
 		mg_gpt_loss vl;
@@ -1517,7 +1478,6 @@ int main(int argc, char **argv)
 		mg_tokstream_data_free(&vdata);
 		mg_gpt_free(g);
 		mg_ckpt_free(&ck);
-		free(r.slots);
 		exit_all(CLI_EXIT_OK);
 	}
 	if (resuming && o.have_epochs && mg_trainer_done(r.tr) &&
@@ -1604,7 +1564,6 @@ int main(int argc, char **argv)
 	mg_ids_free(&r.prompt);
 	mg_gpt_free(g);
 	mg_ckpt_free(&ck);
-	free(r.slots);
 	if (r.sig) {
 		/* die of the signal: the shell sees 128 + its number (130 for SIGINT) */
 		int sig = r.sig;

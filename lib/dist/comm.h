@@ -60,6 +60,11 @@ int mg_comm_bcast_file(mg_comm *c, FILE *f, uint8_t **buf, size_t *n, mg_err *e)
  * *differs is the first rank whose bytes differ, on every rank, or -1. */
 int mg_comm_check_same(mg_comm *c, const void *v, size_t bytes, int *differs, mg_err *e);
 
+/* Collective: each of the n values of v becomes, on every rank, the value
+ * of the lowest rank whose value is not 0 (0 when none is): the ranks
+ * agree on one event that some of them saw (a signal, a reason to stop). */
+int mg_comm_first_nonzero(mg_comm *c, int *v, size_t n, mg_err *e);
+
 static inline int mg_comm_sum_f32(mg_comm *c, float *buf, size_t n, mg_err *e) { return c->sum_f32(c, buf, n, e); }
 static inline int mg_comm_sum_f64(mg_comm *c, double *buf, size_t n, mg_err *e) { return c->sum_f64(c, buf, n, e); }
 static inline int mg_comm_bcast(mg_comm *c, void *buf, size_t bytes, mg_err *e) { return c->bcast(c, buf, bytes, e); }

@@ -1,5 +1,5 @@
-/* What the ranks of a run share: a file that rank 0 alone reads, and
- * values every rank must hold alike (dist/comm.h). */
+/* What the ranks of a run share: a file that rank 0 alone reads, values
+ * every rank must hold alike, and events some ranks saw (dist/comm.h). */
 #include "dist/comm.h"
 
 #include <errno.h>
@@ -90,6 +90,28 @@ int mg_comm_check_same(mg_comm *c, const void *v, size_t bytes, int *differs, mg
 					*differs = i;
 	}
 	free(mine);
+	free(slot);
+	return rc;
+}
+
+int mg_comm_first_nonzero(mg_comm *c, int *v, size_t n, mg_err *e)
+{
+	size_t R = (size_t)c->size;
+	double *slot;
+	int rc;
+
+	if (R == 1 || n == 0)
+		return MG_OK;
+	if (!(slot = calloc(R * n, sizeof *slot)))
+		return mg_err_set(e, MG_E_NOMEM, "out of memory");
+	for (size_t k = 0; k < n; k++)
+		slot[(size_t)c->rank * n + k] = v[k]; /* exact: ints in a double */
+	if (!(rc = mg_comm_sum_f64(c, slot, R * n, e)))
+		for (size_t k = 0; k < n; k++) {
+			v[k] = 0;
+			for (size_t i = 0; i < R && !v[k]; i++)
+				v[k] = (int)slot[i * n + k];
+		}
 	free(slot);
 	return rc;
 }

@@ -3,6 +3,8 @@
 #include "train/train_setup.h"
 
 #include <math.h>
+#include <stdio.h>
+#include <string.h>
 
 int mg_train_setup_resume(mg_ckpt *ck, int restart, mg_train_state *s, int *resuming, mg_err *e)
 {
@@ -88,4 +90,30 @@ int mg_train_setup_data(mg_train_state *s, const mg_train_data *train, int check
 	s->data_fingerprint = fp;
 	s->data_tokens = tokens;
 	return MG_OK;
+}
+
+int mg_train_setup_ranks(mg_comm *c, const mg_train_data *train, const mg_train_data *val, const mg_train_state *s,
+			 const char *ckpt_name, int *what, int *rank, mg_err *e)
+{
+	char ck[4096] = { 0 };
+	uint64_t d[4] = { mg_train_data_fingerprint(train), mg_train_data_tokens(train),
+			  val ? mg_train_data_fingerprint(val) : 0, val ? mg_train_data_tokens(val) : 0 };
+	uint64_t h[9] = { s->step, s->batch, s->micro_batch, s->seed, s->order, s->iters, s->epochs, 0, 0 };
+	int rc;
+
+	memcpy(&h[7], &s->lr.lr, sizeof(double));
+	memcpy(&h[8], &s->grad_clip, sizeof(double));
+	snprintf(ck, sizeof ck, "%s", ckpt_name);
+	*what = MG_TRAIN_RANKS_SAME;
+	if ((rc = mg_comm_check_same(c, d, sizeof d, rank, e)) || *rank >= 0) {
+		*what = MG_TRAIN_RANKS_DATA;
+		return rc;
+	}
+	if ((rc = mg_comm_check_same(c, h, sizeof h, rank, e)) || *rank >= 0) {
+		*what = MG_TRAIN_RANKS_OPTIONS;
+		return rc;
+	}
+	if ((rc = mg_comm_check_same(c, ck, sizeof ck, rank, e)) || *rank >= 0)
+		*what = MG_TRAIN_RANKS_CKPT;
+	return rc;
 }

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "dist/comm.h"
 #include "io/ckpt.h"
 #include "io/tokenizer.h"
 #include "io/tokstream.h"
@@ -45,5 +46,17 @@ int mg_train_setup_check_val(const mg_tokstream_data *train, const mg_tokstream_
  * resumed run), first compares them with the stored ones: MG_E_INVAL "not
  * the data this checkpoint was trained on", s unchanged. */
 int mg_train_setup_data(mg_train_state *s, const mg_train_data *train, int check, mg_err *e);
+
+/* What rank *rank of a data-parallel run holds unlike rank 0 (*what; none
+ * when *rank is -1): a launcher may run different command lines, and each
+ * rank reads its data itself while rank 0 alone reads the checkpoint. */
+enum { MG_TRAIN_RANKS_SAME, MG_TRAIN_RANKS_DATA, MG_TRAIN_RANKS_OPTIONS, MG_TRAIN_RANKS_CKPT };
+/* Collective: compares the training and validation data (val may be
+ * NULL: fingerprints and sizes), the run's batch, micro-batch, seed,
+ * order, length, rate and clipping (s), and the checkpoint's name across
+ * the ranks, in that order, stopping at the first difference. Errors are
+ * the transport's. */
+int mg_train_setup_ranks(mg_comm *c, const mg_train_data *train, const mg_train_data *val, const mg_train_state *s,
+			 const char *ckpt_name, int *what, int *rank, mg_err *e);
 
 #endif
